@@ -1,0 +1,55 @@
+# Deskwright: `make run` to try it, `make test` to check it. Both install what they need.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+FLASK   := $(BIN)/flask --app wsgi
+PORT    ?= 5000
+VENDOR  := static/vendor/htmx.min.js static/vendor/Sortable.min.js
+
+.PHONY: run test install install-dev vendor translations migrate seed worker lint clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Stamp files: re-install only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+# The few built files the pages load; served from static/, never from a CDN.
+$(VENDOR): node_modules/.package-lock.json
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/sortablejs/Sortable.min.js static/vendor/
+
+vendor: $(VENDOR)
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -q -d portal/translations -f
+
+migrate: install
+	$(FLASK) db upgrade
+
+run: install vendor translations migrate
+	$(FLASK) seed-demo --if-empty
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+worker: install
+	$(FLASK) worker
+
+test: install-dev vendor translations
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

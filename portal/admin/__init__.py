@@ -1,0 +1,7 @@
+"""Admin basics: departments, teams, agents."""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from .views import bp
+    app.register_blueprint(bp)

@@ -1,0 +1,16 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField
+from wtforms.validators import DataRequired, Email, Length
+
+from ..forms import TIMEZONE_CHOICES, timezone_validator
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class ProfileForm(FlaskForm):
+    language = SelectField(_l("Language"), choices=[("en", "English"), ("zh_Hans", "简体中文")])
+    timezone = SelectField(_l("Time zone"), choices=TIMEZONE_CHOICES, validators=[timezone_validator])

@@ -1,0 +1,80 @@
+"""Configuration from the environment.
+
+`Config` is what `make run` uses: SQLite under instance/, the embedded queue, a secret
+key generated into instance/ on first run. `ProductionConfig` refuses to start without
+SECRET_KEY and DATABASE_URL. Tests pass their own mapping to `create_app`.
+"""
+import os
+import secrets
+from pathlib import Path
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalise_db_url(url: str) -> str:
+    """Be explicit about psycopg 3 (SQLAlchemy 2.1 defaults to it anyway)."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class Config:
+    SQLALCHEMY_DATABASE_URI = normalise_db_url(os.environ.get("DATABASE_URL", "sqlite:///deskwright.db"))
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    # "thread": embedded in-process worker (make run); "sync": jobs run inline (tests).
+    QUEUE_MODE = os.environ.get("QUEUE_MODE", "thread")
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    WTF_CSRF_TIME_LIMIT = None  # a reply typed for hours must still post
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = {"en": "English", "zh_Hans": "简体中文"}
+    ATTACHMENT_DIR = os.environ.get("ATTACHMENT_DIR")  # default: instance/attachments
+    MAX_ATTACHMENT_BYTES = int(os.environ.get("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024))
+    MAX_CONTENT_LENGTH = 4 * MAX_ATTACHMENT_BYTES
+    ALLOWED_ATTACHMENT_TYPES = (
+        "image/png image/jpeg image/gif image/webp application/pdf text/plain text/csv "
+        "application/zip application/json application/msword "
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document "
+        "application/vnd.ms-excel application/vnd.openxmlformats-officedocument.spreadsheetml.sheet "
+        "message/rfc822"
+    ).split()
+    LOGIN_MAX_FAILURES = 5        # per account+address within the window below
+    LOGIN_WINDOW_SECONDS = 15 * 60
+    QUEUE_PAGE_SIZE = 50
+    OUTBOX_SWEEP_SECONDS = 60     # how often the sweep re-enqueues stranded events
+    OUTBOX_STALE_SECONDS = 30     # an event unprocessed this long after commit is stranded
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+
+
+class ProductionConfig(Config):
+    QUEUE_MODE = "rq"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+
+    @classmethod
+    def check(cls) -> None:
+        missing = [n for n in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(n)]
+        if missing:
+            raise RuntimeError("Production config refuses to start without: " + ", ".join(missing))
+
+
+def load_or_create_secret_key(instance_path: str) -> str:
+    """A stable per-installation key for `make run`, so sessions survive restarts."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,187 @@
+"""How jobs run: the one module that knows about RQ.
+
+Modes (chosen by config, see docs/architecture.md):
+- ``rq``: REDIS_URL is set; jobs go to Redis and `flask --app wsgi worker` processes run them.
+- ``thread``: no Redis (what `make run` uses); an in-memory fakeredis queue and a worker
+  thread inside the web process, which also runs the periodic outbox sweep.
+- ``sync``: tests; a job runs inline right after commit, in a fresh app context (its own
+  session, as a worker would have).
+
+Ticket changes write an OutboxEvent in the request's transaction. `after_commit` hands the
+new event ids to the queue. If Redis is down, the event stays pending in the database and
+the sweep enqueues it later: nothing is lost.
+"""
+import logging
+import threading
+import time
+
+from flask import Flask, current_app
+from rq import Queue, Retry, SimpleWorker
+from rq.serializers import JSONSerializer
+from rq.timeouts import TimerDeathPenalty
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "deskwright"
+PENDING_KEY = "deskwright_outbox_pending"
+# Back-off for a failing event job; after the last try the event is left `failed` for admins.
+EVENT_RETRY = Retry(max=3, interval=[5, 30, 120])
+
+
+class AppWorker(SimpleWorker):
+    """Runs each job in a fresh app context, so every job gets its own database session.
+
+    SimpleWorker (no fork per job) because forking costs ~5x throughput (stack.md's figures)
+    and forked children would inherit the parent's database connections.
+    """
+
+    app: Flask
+
+    def perform_job(self, job, queue):
+        with self.app.app_context():
+            return super().perform_job(job, queue)
+
+
+class EmbeddedWorker(AppWorker):
+    """AppWorker for a thread: no signal handlers and no SIGALRM timeouts (main-thread only)."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self):
+        pass
+
+
+class JobQueue:
+    def __init__(self, app: Flask):
+        self.app = app
+        self.mode = "rq" if app.config.get("REDIS_URL") else app.config.get("QUEUE_MODE", "thread")
+        if self.mode == "rq" and not app.config.get("REDIS_URL"):
+            raise RuntimeError("QUEUE_MODE=rq needs REDIS_URL")
+        self._rq: Queue | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # -- connection -------------------------------------------------------------------
+    @property
+    def connection(self):
+        return self.rq_queue.connection
+
+    @property
+    def rq_queue(self) -> Queue:
+        if self._rq is None:
+            with self._lock:
+                if self._rq is None:
+                    if self.mode == "rq":
+                        from redis import Redis
+                        conn = Redis.from_url(self.app.config["REDIS_URL"], socket_timeout=5,
+                                              socket_connect_timeout=2)
+                    else:
+                        import fakeredis
+                        conn = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+                    self._rq = Queue(QUEUE_NAME, connection=conn, serializer=JSONSerializer,
+                                     is_async=self.mode != "sync")
+        return self._rq
+
+    # -- enqueueing ---------------------------------------------------------------------
+    def enqueue_events(self, event_ids: list[int]) -> None:
+        if not event_ids:
+            return
+        if self.mode == "sync":
+            from .jobs import process_event
+            for event_id in event_ids:
+                with self.app.app_context():
+                    process_event(event_id)
+            return
+        self._ensure_embedded_worker()
+        try:
+            with self.connection.pipeline() as pipe:
+                for event_id in event_ids:
+                    self.rq_queue.enqueue("portal.jobs.process_event", event_id, retry=EVENT_RETRY,
+                                          pipeline=pipe, description=f"outbox event {event_id}")
+                pipe.execute()
+        except Exception:  # Redis down: the sweep picks the events up from the database later.
+            log.warning("could not enqueue outbox events %s; the sweep will retry", event_ids, exc_info=True)
+
+    def enqueue(self, func: str, *args, **kwargs):
+        if self.mode == "sync":
+            import importlib
+            module, name = func.rsplit(".", 1)
+            with self.app.app_context():
+                return getattr(importlib.import_module(module), name)(*args)
+        self._ensure_embedded_worker()
+        return self.rq_queue.enqueue(func, *args, **kwargs)
+
+    # -- health ---------------------------------------------------------------------------
+    def health(self) -> tuple[bool, str]:
+        if self.mode == "sync":
+            return True, "inline (sync)"
+        if self.mode == "thread":
+            return True, "embedded worker thread"
+        try:
+            self.connection.ping()
+            return True, "redis"
+        except Exception as exc:  # noqa: BLE001 - any failure means "down", named in the answer
+            return False, f"redis unreachable: {exc.__class__.__name__}"
+
+    # -- workers --------------------------------------------------------------------------
+    def make_worker(self, worker_class=AppWorker):
+        worker = worker_class([self.rq_queue], connection=self.connection, serializer=JSONSerializer)
+        worker.app = self.app
+        return worker
+
+    def _ensure_embedded_worker(self) -> None:
+        if self.mode != "thread" or (self._thread and self._thread.is_alive()):
+            return
+        with self._lock:
+            if self._thread and self._thread.is_alive():
+                return
+            self._thread = threading.Thread(target=self._embedded_loop, name="rq-embedded", daemon=True)
+            self._thread.start()
+
+    def _embedded_loop(self) -> None:
+        from .jobs import sweep_outbox
+        last_sweep = 0.0
+        while True:
+            try:
+                # burst + with_scheduler runs RQ's scheduler in-process (no fork), which the
+                # in-memory fakeredis needs; retries with intervals then work too.
+                self.make_worker(EmbeddedWorker).work(burst=True, with_scheduler=True, logging_level="WARNING")
+                if time.monotonic() - last_sweep > self.app.config["OUTBOX_SWEEP_SECONDS"]:
+                    last_sweep = time.monotonic()
+                    with self.app.app_context():
+                        sweep_outbox()
+            except Exception:  # keep the embedded worker alive whatever a job did
+                log.exception("embedded worker loop")
+            time.sleep(0.3)
+
+    def start(self) -> None:
+        """Start the embedded worker now (make run), instead of at the first enqueue."""
+        self._ensure_embedded_worker()
+
+
+def get_queue() -> JobQueue:
+    return current_app.extensions["deskwright_queue"]
+
+
+def note_outbox_event(session: Session, event_id: int) -> None:
+    """Called by the ticket service after flushing an OutboxEvent; enqueued after commit."""
+    session.info.setdefault(PENDING_KEY, []).append(event_id)
+
+
+def _after_commit(session: Session) -> None:
+    ids = session.info.pop(PENDING_KEY, None)
+    if ids:
+        get_queue().enqueue_events(ids)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["deskwright_queue"] = JobQueue(app)
+    if not sa_event.contains(Session, "after_commit", _after_commit):
+        sa_event.listen(Session, "after_commit", _after_commit)
+        sa_event.listen(Session, "after_soft_rollback", lambda s, prev: _after_rollback(s))

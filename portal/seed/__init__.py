@@ -1,0 +1,1 @@
+"""The demo desk: a seeded, repeatable generator (no external corpus)."""

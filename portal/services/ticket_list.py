@@ -1,0 +1,190 @@
+"""The agent queue: built-in views, filters, sorting and keyset pagination.
+
+Every query starts from `scoping.visible_tickets(user)`. Pages are keyset pages (after
+the last row's sort value and id), so page 2,000 costs what page 1 costs.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+
+from ..extensions import db
+from ..models import OPEN_STATUSES, STATUSES, CHANNELS, Priority, Ticket, TicketTag, User, utcnow
+from .scoping import ticket_scope
+
+VIEWS = ("mine", "unassigned", "open", "overdue", "recent")
+# sort name -> (column, descending?)
+SORTS = {
+    "updated": (Ticket.updated_at, True),
+    "created": (Ticket.id, True),
+    "priority": (Ticket.priority, True),
+    "due": (Ticket.resolution_due_at, False),
+}
+COUNT_CAP = 1000  # live counts above this show "999+": counting a million rows is not worth it
+
+
+@dataclass
+class QueueQuery:
+    view: str = "open"
+    statuses: list[str] = field(default_factory=list)
+    priorities: list[str] = field(default_factory=list)
+    department_id: int | None = None
+    team_id: int | None = None
+    assignee: str | None = None  # "me", "none", or a user id
+    channel: str | None = None
+    tag: str | None = None
+    text: str = ""
+    sort: str = "updated"
+    cursor: str | None = None
+
+    @classmethod
+    def from_args(cls, args) -> "QueueQuery":
+        """Read request args, dropping values that aren't valid instead of failing the page."""
+        def as_int(name):
+            value = args.get(name, "")
+            return int(value) if value.isdigit() else None
+        view = args.get("view", "open")
+        sort = args.get("sort", "updated")
+        assignee = args.get("assignee") or None
+        if assignee not in (None, "me", "none") and not assignee.isdigit():
+            assignee = None
+        return cls(
+            view=view if view in VIEWS else "open",
+            statuses=[s for s in args.getlist("status") if s in STATUSES],
+            priorities=[p for p in args.getlist("priority") if p in {x.key for x in Priority}],
+            department_id=as_int("department"), team_id=as_int("team"), assignee=assignee,
+            channel=args.get("channel") if args.get("channel") in CHANNELS else None,
+            tag=(args.get("tag") or "").strip().lower() or None,
+            text=(args.get("q") or "").strip()[:200],
+            sort=sort if sort in SORTS else "updated",
+            cursor=args.get("after") or None,
+        )
+
+    def args(self, **overrides) -> dict[str, Any]:
+        """Query-string args that reproduce this query (for links and the next page)."""
+        data = {"view": self.view, "status": self.statuses, "priority": self.priorities,
+                "department": self.department_id, "team": self.team_id, "assignee": self.assignee,
+                "channel": self.channel, "tag": self.tag, "q": self.text or None, "sort": self.sort}
+        data.update(overrides)
+        return {k: v for k, v in data.items() if v not in (None, [], "")}
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(self.statuses or self.priorities or self.department_id or self.team_id or self.assignee
+                    or self.channel or self.tag or self.text)
+
+
+def view_clause(view: str, user: User, now: datetime):
+    is_open = Ticket.status.in_(OPEN_STATUSES)
+    if view == "mine":
+        return and_(Ticket.assignee_id == user.id, is_open)
+    if view == "unassigned":
+        return and_(Ticket.assignee_id.is_(None), is_open)
+    if view == "overdue":
+        return and_(is_open, Ticket.resolution_due_at < now)
+    if view == "recent":
+        return Ticket.id.is_not(None)
+    return is_open
+
+
+def filter_clauses(q: QueueQuery, user: User) -> list:
+    clauses = []
+    if q.statuses:
+        clauses.append(Ticket.status.in_(q.statuses))
+    if q.priorities:
+        clauses.append(Ticket.priority.in_([int(Priority.from_key(p)) for p in q.priorities]))
+    if q.department_id:
+        clauses.append(Ticket.department_id == q.department_id)
+    if q.team_id:
+        clauses.append(Ticket.team_id == q.team_id)
+    if q.assignee == "me":
+        clauses.append(Ticket.assignee_id == user.id)
+    elif q.assignee == "none":
+        clauses.append(Ticket.assignee_id.is_(None))
+    elif q.assignee:
+        clauses.append(Ticket.assignee_id == int(q.assignee))
+    if q.channel:
+        clauses.append(Ticket.channel == q.channel)
+    if q.tag:
+        clauses.append(exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.tag == q.tag))
+    if q.text:
+        clauses.append(text_clause(q.text))
+    return clauses
+
+
+def text_clause(text: str):
+    """Subject and messages contain the text (case-insensitive); "#1042" or "1042" also finds by number."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    match = Ticket.search_text.ilike(f"%{escaped}%", escape="\\")
+    number = text.lstrip("#")
+    if number.isdigit() and len(number) < 10:
+        return or_(Ticket.id == int(number), match)
+    return match
+
+
+def _encode_cursor(value: Any, ticket_id: int) -> str:
+    if isinstance(value, datetime):
+        value = {"t": value.isoformat()}
+    raw = json.dumps([value, ticket_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[Any, int] | None:
+    try:
+        value, ticket_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(value, dict):
+            value = datetime.fromisoformat(value["t"])
+        return value, int(ticket_id)
+    except (ValueError, TypeError, KeyError):
+        return None  # a mangled cursor means "first page", not an error page
+
+
+def _after(column, descending: bool, value: Any, ticket_id: int):
+    """Rows strictly after (value, id) in the sort order, with NULLs last."""
+    id_after = Ticket.id < ticket_id if descending else Ticket.id > ticket_id
+    if value is None:
+        return and_(column.is_(None), id_after)
+    beyond = column < value if descending else column > value
+    return or_(beyond, and_(column == value, id_after), column.is_(None))
+
+
+@dataclass
+class Page:
+    tickets: list[Ticket]
+    next_cursor: str | None
+
+
+def fetch_page(q: QueueQuery, user: User, *, page_size: int = 50, now: datetime | None = None) -> Page:
+    now = now or utcnow()
+    column, descending = SORTS[q.sort]
+    stmt = select(Ticket).where(ticket_scope(user), view_clause(q.view, user, now), *filter_clauses(q, user))
+    if q.cursor and (decoded := _decode_cursor(q.cursor)):
+        stmt = stmt.where(_after(column, descending, *decoded))
+    order = column.desc() if descending else column.asc()
+    if column is not Ticket.id:
+        order = order.nulls_last()
+    stmt = stmt.order_by(order, Ticket.id.desc() if descending else Ticket.id.asc()).limit(page_size + 1)
+    rows = list(db.session.scalars(stmt))
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        last = rows[-1]
+        next_cursor = _encode_cursor(getattr(last, column.key), last.id)
+    return Page(rows, next_cursor)
+
+
+def view_counts(user: User, now: datetime | None = None) -> dict[str, int]:
+    """Live counts for the sidebar, each capped at COUNT_CAP so they stay fast at a million tickets."""
+    now = now or utcnow()
+    counts = {}
+    for view in VIEWS:
+        if view == "recent":
+            continue
+        capped = select(Ticket.id).where(ticket_scope(user), view_clause(view, user, now)).limit(COUNT_CAP).subquery()
+        counts[view] = db.session.scalar(select(func.count()).select_from(capped))
+    return counts
