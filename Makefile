@@ -6,7 +6,7 @@ FLASK   := $(BIN)/flask --app wsgi
 PORT    ?= 5000
 VENDOR  := static/vendor/htmx.min.js static/vendor/Sortable.min.js
 
-.PHONY: run test install install-dev vendor translations migrate seed worker lint clean
+.PHONY: run test install install-dev vendor translations messages migrate seed worker lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -53,3 +53,8 @@ test: install-dev vendor translations
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
+
+# Re-extract translatable strings and merge them into the catalogs (then translate the new ones).
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -o portal/translations/messages.pot portal rule_builder blueprint_designer customer_portal
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching

@@ -370,6 +370,10 @@ def make_tickets(first: int, last: int, n_total: int, org: dict, now: datetime):
             if kind == "customer":
                 body = " ".join(text.fill(rng.choice(CUSTOMER_ZH if zh else CUSTOMER_EN), zh, order, invoice)
                                 for _ in range(rng.randint(1, 3)))
+                if channel == "email":  # mail bodies carry a greeting and a signature
+                    body = (f"您好，\n{body}\n谢谢！\n{text.fill('{n}', True, order, invoice)}" if zh else
+                            f"Hi,\n{body}\nBest regards,\n{text.fill('{n}', False, order, invoice)}\n"
+                            f"Account {contact % 2000:06d}")
                 author, c_id = None, contact
                 sender = f"customer{contact}@example.com" if channel == "email" else None
                 msg_id = f"<bench-{tid}-{k}@mail.example.com>" if channel == "email" else None
