@@ -55,6 +55,11 @@ def create_app(config: Any = None) -> Flask:
 
     _register_health(app)
     _register_errors(app)
+
+    if job_queue.get_queue_for(app).mode == "thread":
+        # The embedded worker (and its sweep) starts with the first request, not at import:
+        # CLI commands such as `db upgrade` shouldn't start threads.
+        app.before_request(job_queue.get_queue_for(app).start)
     return app
 
 

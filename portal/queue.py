@@ -39,9 +39,9 @@ class AppWorker(SimpleWorker):
 
     app: Flask
 
-    def perform_job(self, job, queue):
+    def perform_job(self, job, queue, *args, **kwargs):
         with self.app.app_context():
-            return super().perform_job(job, queue)
+            return super().perform_job(job, queue, *args, **kwargs)
 
 
 class EmbeddedWorker(AppWorker):
@@ -163,6 +163,10 @@ class JobQueue:
 
 def get_queue() -> JobQueue:
     return current_app.extensions["deskwright_queue"]
+
+
+def get_queue_for(app: Flask) -> JobQueue:
+    return app.extensions["deskwright_queue"]
 
 
 def note_outbox_event(session: Session, event_id: int) -> None:
