@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db, htmx
-from ..models import CHANNELS, PRIORITY_KEYS, STATUSES, Team, Ticket, User
+from ..models import CHANNELS, PRIORITY_KEYS, STATUSES, Department, Team, Ticket, User
 from ..services import ticket_list
 from ..services.errors import ValidationFailed
 from ..services.scoping import departments_for, ticket_scope
@@ -26,10 +26,10 @@ def queue_context(query: ticket_list.QueueQuery) -> dict:
     departments = departments_for(current_user)
     dept_ids = [d.id for d in departments]
     teams = list(db.session.scalars(select(Team).where(Team.department_id.in_(dept_ids)).order_by(Team.name)))
-    agents = list(db.session.scalars(
-        select(User).where(User.active.is_(True)).order_by(User.name))) if dept_ids else []
+    agents_q = select(User).where(User.active.is_(True)).order_by(User.name)
     if not current_user.is_admin:
-        agents = [a for a in agents if set(a.department_ids) & set(dept_ids)]
+        agents_q = agents_q.where(User.departments.any(Department.id.in_(dept_ids)))
+    agents = list(db.session.scalars(agents_q))
     return dict(query=query, page=page, departments=departments, teams=teams, agents=agents,
                 statuses=STATUSES, priorities=PRIORITY_KEYS, channels=CHANNELS,
                 counts=ticket_list.view_counts(current_user))

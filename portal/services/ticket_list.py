@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import OPEN_STATUSES, STATUSES, CHANNELS, Priority, Ticket, TicketTag, User, utcnow
+from ..models import CHANNELS, OPEN_STATUSES, STATUSES, Contact, Priority, Ticket, TicketTag, User, utcnow
 from .scoping import ticket_scope
 
 VIEWS = ("mine", "unassigned", "open", "overdue", "recent")
@@ -169,6 +170,10 @@ def fetch_page(q: QueueQuery, user: User, *, page_size: int = 50, now: datetime 
     if column is not Ticket.id:
         order = order.nulls_last()
     stmt = stmt.order_by(order, Ticket.id.desc() if descending else Ticket.id.asc()).limit(page_size + 1)
+    # What each row shows, loaded in a handful of IN queries instead of one per row.
+    stmt = stmt.options(selectinload(Ticket.contact).selectinload(Contact.account),
+                        selectinload(Ticket.assignee), selectinload(Ticket.department),
+                        selectinload(Ticket.tag_rows))
     rows = list(db.session.scalars(stmt))
     next_cursor = None
     if len(rows) > page_size:
