@@ -53,7 +53,10 @@ class Config:
     LOGIN_WINDOW_SECONDS = 15 * 60
     QUEUE_PAGE_SIZE = 50
     OUTBOX_SWEEP_SECONDS = 60     # how often the sweep re-enqueues stranded events
-    OUTBOX_STALE_SECONDS = 30     # an event unprocessed this long after commit is stranded
+    # An event still pending this long after it was (re-)enqueued is taken as stranded. Long
+    # enough that a busy queue's backlog isn't enqueued again and again; handlers are
+    # idempotent anyway, so a duplicate costs only work.
+    OUTBOX_STALE_SECONDS = 120
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
 
 

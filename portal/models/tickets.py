@@ -153,6 +153,9 @@ class Thread(db.Model):
 
     @property
     def author_name(self) -> str:
+        # A customer message an agent logged (a phone call) is still the customer's words.
+        if self.kind == "customer" and self.contact:
+            return self.contact.name
         if self.author:
             return self.author.name
         if self.contact:

@@ -11,9 +11,10 @@ priority and hand the ticket to the replacements team (换货组).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-DEMO_DOMAIN = "demo.deskwright.test"
+# A reserved (RFC 2606) domain that form validators accept, so nothing can reach a real mailbox.
+DEMO_DOMAIN = "demo.example.com"
 
 # ---------------------------------------------------------------------------------------------
 # Organisation
@@ -162,7 +163,6 @@ class Topic:
     skill: str | None = None
     weight: int = 2
     transfer_to: str | None = None  # department a ticket may be moved to mid-conversation
-    extra: dict = field(default_factory=dict)
 
 
 PHONES = ("x12", "x12pro")
@@ -565,7 +565,7 @@ HOLD_NOTES = {
     "en": ("Waiting on the warehouse to confirm stock before replying.", "Vendor contacted; waiting for "
            "their answer.", "Parked until engineering confirms."),
 }
-ESCALATION_NOTES = {
+ESCALATION_NOTES = {  # (a VIP, a customer who keeps chasing)
     "zh": ("VIP 客户，已提高优先级，请优先处理。", "客户催了好几次，提高优先级。"),
     "en": ("VIP customer – raised the priority, please handle first.", "Customer has chased several times; "
            "bumping the priority."),

@@ -81,7 +81,7 @@ def _normalise_tags(values: Iterable[str], errors: dict) -> list[str]:
             errors["tags"] = _l("A tag may be at most %(n)d characters.", n=TAG_MAX)
         elif tag not in tags:
             tags.append(tag)
-    return tags
+    return sorted(tags)  # a set, kept sorted: reordering the same tags is not a change
 
 
 def _normalise(changes: dict, ticket: Optional[Ticket]) -> dict:
@@ -128,7 +128,7 @@ def _normalise(changes: dict, ticket: Optional[Ticket]) -> dict:
         elif field == "custom_fields":
             if not isinstance(value, dict):
                 errors[field] = _l("Custom fields must be a mapping of field keys to values.")
-            out[field] = dict(value or {})
+            out[field] = dict(value) if isinstance(value, dict) else {}
         elif field in ("first_response_due_at", "resolution_due_at"):
             if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
                 errors[field] = _l("A due time must be a time-zone-aware datetime.")
@@ -214,7 +214,10 @@ def _record(ticket: Ticket, kind: str, diff: dict, actor: Actor, reason: Optiona
             now: Optional[datetime] = None) -> OutboxEvent:
     """Audit rows and the outbox event, in the caller's transaction."""
     now = now or utcnow()
-    event = OutboxEvent(kind=kind, ticket_id=ticket.id, created_at=now, payload={
+    # The outbox row keeps real time even when `now` is backdated (imports, the demo seed):
+    # the sweep judges staleness by it. It counts as enqueued at commit (after_commit does that).
+    real_now = utcnow()
+    event = OutboxEvent(kind=kind, ticket_id=ticket.id, created_at=real_now, enqueued_at=real_now, payload={
         "changes": {f: [_raw(old), _raw(new)] for f, (old, new) in diff.items()},
         "actor": actor.as_payload(), **(extra or {})})
     db.session.add(event)
@@ -238,13 +241,19 @@ def _apply_status_side_effects(ticket: Ticket, diff: dict, now: datetime) -> Non
         ticket.resolved_at = None
 
 
+def _stale(ticket: Ticket, seen_version: int) -> StaleEdit:
+    """Another session changed the ticket since this one loaded it at `seen_version`."""
+    db.session.rollback()
+    fresh = db.session.get(Ticket, ticket.id)
+    return StaleEdit(fresh, changes_since(fresh, seen_version))
+
+
 def _flush_or_stale(ticket: Ticket) -> None:
+    seen_version = ticket.version - 1  # callers bump the version once, then flush
     try:
         db.session.flush()
     except StaleDataError:
-        db.session.rollback()
-        fresh = db.session.get(Ticket, ticket.id)
-        raise StaleEdit(fresh, changes_since(fresh, 0)[-5:]) from None
+        raise _stale(ticket, seen_version) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,13 +265,16 @@ def create_ticket(*, subject: str, department: Department | int, body: str = "",
                   tags: Iterable[str] = (), custom_fields: dict | None = None,
                   by: Actor | User | str | None = None, attachments: Iterable[Attachment] = (),
                   sender: str | None = None, message_id: str | None = None,
+                  first_response_due_at: datetime | None = None, resolution_due_at: datetime | None = None,
                   now: datetime | None = None) -> Ticket:
     """Open a ticket with its first message. Raises ValidationFailed with every bad field."""
     actor = as_actor(by)
     now = now or utcnow()
     values = _normalise({"subject": subject, "department": department, "priority": priority, "status": status,
                          "channel": channel, "team": team, "assignee": assignee, "contact": contact,
-                         "tags": list(tags), "custom_fields": custom_fields or {}}, None)
+                         "tags": list(tags), "custom_fields": custom_fields or {},
+                         "first_response_due_at": first_response_due_at,
+                         "resolution_due_at": resolution_due_at}, None)
     html_body, text_body = _bodies(body, body_html)
     attachments = list(attachments)
     if not text_body and not attachments:
@@ -334,9 +346,13 @@ def add_thread(ticket: Ticket, *, kind: str, body: str = "", body_html: str | No
     if status is not None and status not in STATUSES:
         raise ValidationFailed({"status": _l("Unknown status.")})
     now = now or utcnow()
-    thread = _new_thread(ticket, kind=kind, html_body=html_body, text_body=text_body, actor=actor,
-                         channel=channel or ticket.channel, sender=sender, message_id=message_id,
-                         attachments=attachments, now=now, contact=contact)
+    seen_version = ticket.version
+    try:  # the new thread's flush also writes the ticket's thread_count: it can be the stale one
+        thread = _new_thread(ticket, kind=kind, html_body=html_body, text_body=text_body, actor=actor,
+                             channel=channel or ticket.channel, sender=sender, message_id=message_id,
+                             attachments=attachments, now=now, contact=contact)
+    except StaleDataError:
+        raise _stale(ticket, seen_version) from None
     diff: dict = {}
     new_status = status
     if kind == "customer":
