@@ -35,7 +35,7 @@ $(VENDOR): node_modules/.package-lock.json
 vendor: $(VENDOR)
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d portal/translations -f
+	$(BIN)/pybabel compile -d portal/translations -f 2>&1 | grep -v "^compiling" || true
 
 migrate: install
 	$(FLASK) db upgrade
