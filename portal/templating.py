@@ -20,6 +20,9 @@ FIELD_LABELS = {"subject": _l("Subject"), "status": _l("Status"), "priority": _l
                 "assignee": _l("Assignee"), "contact": _l("Customer"), "tags": _l("Tags"),
                 "custom_fields": _l("Custom fields"), "first_response_due_at": _l("First response due"),
                 "resolution_due_at": _l("Resolution due")}
+ACTOR_LABELS = {"customer": _l("Customer"), "system": _l("System"), "assignment": _l("Assignment")}
+IDENTITY_LABELS = {"email": _l("Email"), "phone": _l("Phone"), "wechat": _l("WeChat")}
+LANGUAGE_LABELS = {"en": "English", "zh_Hans": "简体中文"}
 AVAILABILITY_LABELS = {"available": _l("Available"), "away": _l("Away"), "offline": _l("Offline")}
 
 
@@ -50,5 +53,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         STATUS_LABELS=STATUS_LABELS, PRIORITY_LABELS=PRIORITY_LABELS, CHANNEL_LABELS=CHANNEL_LABELS,
         ROLE_LABELS=ROLE_LABELS, VIEW_LABELS=VIEW_LABELS, FIELD_LABELS=FIELD_LABELS,
-        AVAILABILITY_LABELS=AVAILABILITY_LABELS, modify_query=modify_query, now=utcnow,
+        AVAILABILITY_LABELS=AVAILABILITY_LABELS, ACTOR_LABELS=ACTOR_LABELS, IDENTITY_LABELS=IDENTITY_LABELS,
+        LANGUAGE_LABELS=LANGUAGE_LABELS, modify_query=modify_query, now=utcnow,
         current_locale=lambda: str(get_locale() or "en"))

@@ -88,9 +88,10 @@ def edit_field(number: int, field: str):
         conflict = exc
     ticket = db.session.get(Ticket, number)
     ctx = ticket_context(ticket, field=field, error=error, conflict=conflict, saved=saved, attempted=value)
-    if field == "department" and saved:
-        # Team and assignee choices depend on the department: re-render the whole panel.
-        response = current_app.make_response(render_template("portal/ticket/_properties.html", **ctx))
+    if (field == "department" and saved) or conflict:
+        # Team and assignee choices depend on the department; after a conflict any field may be
+        # stale ("the current values are shown"): re-render the whole panel, and the header.
+        response = current_app.make_response(render_template("portal/ticket/_properties_response.html", **ctx))
         response.headers["HX-Retarget"] = "#properties"
         response.headers["HX-Reswap"] = "outerHTML"
         return response

@@ -32,6 +32,10 @@ def login():
             user = accounts.authenticate(form.email.data, form.password.data, address)
             db.session.commit()
             if user is not None:
+                chosen = session.get("language")
+                if chosen:  # picked on the sign-in page: an explicit choice, keep it
+                    user.language = chosen
+                    db.session.commit()
                 session.clear()
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")))

@@ -15,6 +15,11 @@ from ..models import Attachment
 from .errors import ValidationFailed
 
 
+def human_size(n: int) -> str:
+    """10 MB, 20 KB: whole units, as people say them."""
+    return f"{n // (1024 * 1024)} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
+
+
 def storage_root() -> Path:
     root = current_app.config.get("ATTACHMENT_DIR") or Path(current_app.instance_path) / "attachments"
     return Path(root)
@@ -40,7 +45,7 @@ def check_uploads(files: list[FileStorage]) -> list[tuple[FileStorage, bytes, st
         data = upload.read(limit + 1)
         ctype = _content_type(name if "." in name else display, upload.mimetype)
         if len(data) > limit:
-            problems.append(_l("%(name)s is larger than %(mb)d MB.", name=display, mb=limit // (1024 * 1024)))
+            problems.append(_l("%(name)s is larger than %(size)s.", name=display, size=human_size(limit)))
         elif not data:
             problems.append(_l("%(name)s is empty.", name=display))
         elif ctype not in allowed:

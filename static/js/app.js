@@ -46,7 +46,7 @@
     if (typing(e.target) || e.metaKey || e.ctrlKey || e.altKey) return;
     const onQueue = !!$(".ticket-table");
     if (e.key === "?") { help(true); e.preventDefault(); return; }
-    if (e.key === "/") { const s = $(".filter-search") || $(".topsearch input"); if (s) { s.focus(); e.preventDefault(); } return; }
+    if (e.key === "/") { const s = $(".filter-search") || $(".topsearch input[type=search]"); if (s) { s.focus(); e.preventDefault(); } return; }
     if (gPressed && e.key === "q") { window.location = $(".brand").href; return; }
     gPressed = e.key === "g";
     if (onQueue) {
@@ -113,8 +113,9 @@
     names.textContent = files.map((f) => f.name).join(", ");
     const big = files.filter((f) => max && f.size > max);
     if (big.length) {
-      const mb = Math.round(max / 1048576);
-      err.textContent = (document.documentElement.lang.startsWith("zh") ? `文件超过 ${mb} MB：` : `Larger than ${mb} MB: `) + big.map((f) => f.name).join(", ");
+      // Limits under 1 MB (small installs, tests) in KB: "Larger than 0 MB" would say nothing.
+      const limit = max >= 1048576 ? `${Math.round(max / 1048576)} MB` : `${Math.max(1, Math.round(max / 1024))} KB`;
+      err.textContent = (document.documentElement.lang.startsWith("zh") ? `文件超过 ${limit}：` : `Larger than ${limit}: `) + big.map((f) => f.name).join(", ");
       err.hidden = false;
     } else { err.hidden = true; }
   }
