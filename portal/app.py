@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from . import queue as job_queue
 from .config import Config, ProductionConfig, load_or_create_secret_key
-from .extensions import babel, csrf, db, htmx, login_manager, migrate
+from .extensions import babel, csrf, db, htmx, migrate
 
 
 def create_app(config: Any = None) -> Flask:

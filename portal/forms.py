@@ -2,14 +2,21 @@
 import zoneinfo
 
 from flask_babel import lazy_gettext as _l
+from wtforms import SelectChoice
 from wtforms.validators import ValidationError
 
 COMMON_TIMEZONES = ["UTC", "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo",
                     "Asia/Kolkata", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York",
                     "America/Chicago", "America/Los_Angeles", "Australia/Sydney"]
-TIMEZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in COMMON_TIMEZONES] + [
+_TIMEZONE_PAIRS = [(tz, tz.replace("_", " ")) for tz in COMMON_TIMEZONES] + [
     (tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.available_timezones() - set(COMMON_TIMEZONES))
     if "/" in tz and not tz.startswith(("Etc/", "SystemV/", "US/"))]
+TIMEZONE_CHOICES = [SelectChoice(value, label) for value, label in _TIMEZONE_PAIRS]
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """WTForms 3.3 wants SelectChoice objects, not (value, label) tuples."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def timezone_validator(_form, field):

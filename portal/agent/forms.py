@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from ..forms import choices
 from ..models import CHANNELS, PRIORITY_KEYS
 from ..services.scoping import departments_for
 from ..templating import CHANNEL_LABELS, PRIORITY_LABELS
@@ -20,7 +21,7 @@ class NewTicketForm(FlaskForm):
     @classmethod
     def for_user(cls, user) -> "NewTicketForm":
         form = cls()
-        form.department.choices = [(d.id, d.label) for d in departments_for(user)]
-        form.priority.choices = [(p, PRIORITY_LABELS[p]) for p in PRIORITY_KEYS]
-        form.channel.choices = [(c, CHANNEL_LABELS[c]) for c in CHANNELS]
+        form.department.choices = choices((d.id, d.label) for d in departments_for(user) if d.active)
+        form.priority.choices = choices((p, PRIORITY_LABELS[p]) for p in PRIORITY_KEYS)
+        form.channel.choices = choices((c, CHANNEL_LABELS[c]) for c in CHANNELS)
         return form

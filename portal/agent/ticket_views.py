@@ -1,12 +1,10 @@
 """The ticket page and everything that changes a ticket from it."""
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db, htmx
-from ..models import (OPEN_STATUSES, PRIORITY_KEYS, STATUSES, Attachment, Contact, Department, Team, Ticket,
-                      TicketEvent, User)
+from ..models import OPEN_STATUSES, PRIORITY_KEYS, STATUSES, Attachment, Contact, Ticket, TicketEvent
 from ..services import tickets as ticket_service
 from ..services.attachments import attachment_path, store_uploads
 from ..services.errors import StaleEdit, ValidationFailed

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Length
 
-from ..forms import TIMEZONE_CHOICES, timezone_validator
+from ..forms import TIMEZONE_CHOICES, choices, timezone_validator
 
 
 class LoginForm(FlaskForm):
@@ -13,5 +13,5 @@ class LoginForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    language = SelectField(_l("Language"), choices=[("en", "English"), ("zh_Hans", "简体中文")])
+    language = SelectField(_l("Language"), choices=choices([("en", "English"), ("zh_Hans", "简体中文")]))
     timezone = SelectField(_l("Time zone"), choices=TIMEZONE_CHOICES, validators=[timezone_validator])
