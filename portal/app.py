@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 
 from . import queue as job_queue
@@ -99,6 +100,11 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(403)
     def forbidden(_exc):
         return render_template("portal/errors/403.html"), 403
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(exc):
+        # An expired or missing token (a tab left open for days): say so in the user's language.
+        return render_template("portal/errors/400.html", reason=exc.description), 400
 
     @app.errorhandler(413)
     def too_large(_exc):

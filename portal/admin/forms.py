@@ -89,7 +89,7 @@ class TeamForm(FlaskForm):
 
 class AgentForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
     role = SelectField(_l("Role"), default="agent")
     password = PasswordField(_l("Password"), validators=[Optional(), Length(min=8, max=200, message=_PASSWORD_LENGTH)])
     departments = MultiCheckboxField(_l("Departments"), coerce=int)

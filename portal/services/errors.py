@@ -1,4 +1,5 @@
 """Errors a service raises for a person to read; views turn them into field messages."""
+from flask_babel import gettext as _
 
 
 class ValidationFailed(ValueError):
@@ -23,4 +24,4 @@ class StaleEdit(Exception):
         for event in self.changes:
             if event.actor_name not in names:
                 names.append(event.actor_name)
-        return ", ".join(names) or "someone"
+        return ", ".join(names) or _("someone")
