@@ -46,6 +46,15 @@ def process_event(event_id: int) -> str:
             failures.append(name)
     event = db.session.get(OutboxEvent, event_id)
     event.attempts += 1
+    finished = set(db.session.scalars(select(OutboxDelivery.subscriber).where(
+        OutboxDelivery.event_id == event_id, OutboxDelivery.status == "done")))
+    elsewhere = [name for name, _ in subscribers_for(event.kind) if name not in finished and name not in failures]
+    if elsewhere and not failures:
+        # Another worker holds these deliveries: it marks the event done when it finishes. If it
+        # died, the event stays pending, so the sweep re-enqueues it until the delivery is stuck
+        # long enough (STUCK_AFTER) to be retaken. Marking it done here would lose that work.
+        db.session.commit()
+        return "running elsewhere: " + ", ".join(elsewhere)
     if failures:
         event.status = "failed"
         event.last_error = "failed: " + ", ".join(failures)

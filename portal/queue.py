@@ -91,8 +91,11 @@ class JobQueue:
         if self.mode == "sync":
             from .jobs import process_event
             for event_id in event_ids:
-                with self.app.app_context():
-                    process_event(event_id)
+                try:
+                    with self.app.app_context():
+                        process_event(event_id)
+                except Exception:  # as with a worker: the event is left failed, the caller's commit stands
+                    log.exception("outbox event %s failed inline", event_id)
             return
         self._ensure_embedded_worker()
         try:
@@ -175,12 +178,21 @@ def note_outbox_event(session: Session, event_id: int) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    # SQLAlchemy 2 also fires after_commit when a SAVEPOINT is released (begin_nested):
+    # the events are not committed yet then, so wait for the outermost commit.
+    if session.in_nested_transaction():
+        return
     ids = session.info.pop(PENDING_KEY, None)
     if ids:
         get_queue().enqueue_events(ids)
 
 
-def _after_rollback(session: Session) -> None:
+def _after_rollback(session: Session, previous_transaction=None) -> None:
+    # A rolled-back SAVEPOINT (bulk_update's refused ticket) must not drop the events the
+    # outer transaction still holds. Ids noted inside the savepoint may stay listed; their
+    # rows are gone, so process_event answers "missing" for them.
+    if previous_transaction is not None and previous_transaction.nested:
+        return
     session.info.pop(PENDING_KEY, None)
 
 
@@ -188,4 +200,4 @@ def init_app(app: Flask) -> None:
     app.extensions["deskwright_queue"] = JobQueue(app)
     if not sa_event.contains(Session, "after_commit", _after_commit):
         sa_event.listen(Session, "after_commit", _after_commit)
-        sa_event.listen(Session, "after_soft_rollback", lambda s, prev: _after_rollback(s))
+        sa_event.listen(Session, "after_soft_rollback", _after_rollback)

@@ -56,7 +56,8 @@ def create_user(*, email: str, password: str, name: str | None = None, role: str
                 departments=(), **attrs) -> User:
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"the password must have at least {MIN_PASSWORD} characters")
-    user = User(email=email.strip().lower(), name=name or email.split("@")[0], role=role,
+    email = email.strip().lower()
+    user = User(email=email, name=name or email.split("@")[0], role=role,
                 password_hash=hash_password(password), **attrs)
     user.departments = list(departments)
     db.session.add(user)

@@ -145,6 +145,14 @@ def _decode_cursor(cursor: str) -> tuple[Any, int] | None:
         return None  # a mangled cursor means "first page", not an error page
 
 
+def _cursor_fits(column, value: Any) -> bool:
+    """A cursor made for another sort (or edited by hand) is mangled too: first page, not a 500."""
+    if value is None:  # only a column that has NULLs can have a NULL position
+        return bool(getattr(column.expression, "nullable", True))
+    expected = getattr(column.type, "impl", column.type).python_type
+    return isinstance(value, expected) and not isinstance(value, bool)
+
+
 def _after(column, descending: bool, value: Any, ticket_id: int):
     """Rows strictly after (value, id) in the sort order, with NULLs last."""
     id_after = Ticket.id < ticket_id if descending else Ticket.id > ticket_id
@@ -164,7 +172,7 @@ def fetch_page(q: QueueQuery, user: User, *, page_size: int = 50, now: datetime 
     now = now or utcnow()
     column, descending = SORTS[q.sort]
     stmt = select(Ticket).where(ticket_scope(user), view_clause(q.view, user, now), *filter_clauses(q, user))
-    if q.cursor and (decoded := _decode_cursor(q.cursor)):
+    if q.cursor and (decoded := _decode_cursor(q.cursor)) and _cursor_fits(column, decoded[0]):
         stmt = stmt.where(_after(column, descending, *decoded))
     order = column.desc() if descending else column.asc()
     if column is not Ticket.id:
