@@ -13,5 +13,7 @@ class LoginForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
+    availability = SelectField(_l("Availability"), choices=choices(
+        [("available", _l("Available")), ("away", _l("Away")), ("offline", _l("Offline"))]))
     language = SelectField(_l("Language"), choices=choices([("en", "English"), ("zh_Hans", "简体中文")]))
     timezone = SelectField(_l("Time zone"), choices=TIMEZONE_CHOICES, validators=[timezone_validator])

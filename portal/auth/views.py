@@ -61,6 +61,7 @@ def settings():
     if form.validate_on_submit():
         current_user.language = form.language.data
         current_user.timezone = form.timezone.data
+        current_user.availability = form.availability.data
         db.session.commit()
         flash(_("Settings saved."), "success")
         return redirect(url_for("auth.settings"))
