@@ -225,11 +225,11 @@ def reset_database(url: str) -> None:
             sql.Identifier(dbname)))
 
 
-def run_migrations(url: str) -> None:
+def run_migrations(url: str, revision: str = "head") -> None:
     env = dict(os.environ, DATABASE_URL=url, QUEUE_MODE="sync", SECRET_KEY=os.environ.get("SECRET_KEY", "bench"))
     env.pop("REDIS_URL", None)
     flask = ROOT / ".venv" / "bin" / "flask"
-    cmd = [str(flask) if flask.exists() else "flask", "--app", "wsgi", "db", "upgrade"]
+    cmd = [str(flask) if flask.exists() else "flask", "--app", "wsgi", "db", "upgrade", revision]
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if res.returncode:
         sys.exit(f"migrations failed:\n{res.stdout}\n{res.stderr}")
@@ -486,6 +486,8 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--contacts", type=int, default=None, help="default: tickets / 10 (100k for 1M)")
     parser.add_argument("--workers", type=int, default=2, help="loader processes (default 2: one per core)")
+    parser.add_argument("--revision", default="head",
+                        help="migrate to this revision before loading (e.g. 0001 to measure before 0002)")
     args = parser.parse_args()
     url = args.url.replace("postgresql+psycopg://", "postgresql://")
     n = args.tickets
@@ -497,8 +499,8 @@ def main() -> None:
     reset_database(url)
     log(f"database reset: {time.perf_counter() - t0:.1f}s")
     t0 = time.perf_counter()
-    run_migrations(url)
-    log(f"migrations (flask db upgrade): {time.perf_counter() - t0:.1f}s")
+    run_migrations(url, args.revision)
+    log(f"migrations (flask db upgrade {args.revision}): {time.perf_counter() - t0:.1f}s")
 
     with psycopg.connect(url) as conn:
         ddls = drop_secondary_indexes(conn)

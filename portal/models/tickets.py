@@ -3,7 +3,7 @@ import enum
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -82,14 +82,21 @@ class Ticket(db.Model):
     __table_args__ = (
         # The agent queue's keyset pages: (scope, status) then newest first.
         Index("ix_tickets_dept_status_updated", "department_id", "status", "updated_at", "id"),
-        Index("ix_tickets_assignee_status_updated", "assignee_id", "status", "updated_at", "id"),
+        # INCLUDE: an agent's "mine" count (scope + assignee + status) is an index-only scan (0002).
+        Index("ix_tickets_assignee_status_updated", "assignee_id", "status", "updated_at", "id",
+              postgresql_include=["department_id"]),
         Index("ix_tickets_status_updated", "status", "updated_at", "id"),
         Index("ix_tickets_updated", "updated_at", "id"),
         Index("ix_tickets_team_status", "team_id", "status"),
         Index("ix_tickets_resolution_due", "resolution_due_at"),
+        Index("ix_tickets_priority_id", "priority", "id"),  # the "priority" sort (0002)
         # PostgreSQL only: trigram index for text search over subject and messages.
         Index("ix_tickets_search_trgm", "search_text", postgresql_using="gin",
               postgresql_ops={"search_text": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        # PostgreSQL only: 2-character Chinese/Japanese terms (no trigram of their own) are looked up
+        # in the doubled-CJK key; the function deskwright_cjk_key is created by migration 0002.
+        Index("ix_tickets_search_cjk", text("deskwright_cjk_key(search_text) gin_trgm_ops"),
+              postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
 
     @property

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -26,6 +27,8 @@ SORTS = {
     "priority": (Ticket.priority, True),
     "due": (Ticket.resolution_due_at, False),
 }
+# A term of exactly two Chinese/Japanese characters. Same class as CJK_CLASS in migration 0002.
+CJK_PAIR = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2}")
 COUNT_CAP = 1000  # live counts above this show "999+": counting a million rows is not worth it
 
 
@@ -120,8 +123,18 @@ def filter_clauses(q: QueueQuery, user: User) -> list:
 
 def text_clause(text: str):
     """Subject and messages contain the text (case-insensitive); "#1042" or "1042" also finds by number."""
+    if CJK_PAIR.fullmatch(text) and db.session.get_bind().dialect.name == "postgresql":
+        # pg_trgm extracts no trigram from a 2-character word, so LIKE '%退款%' can't use the trigram
+        # index; the doubled-CJK key of migration 0002 has two (退款 -> 退退款款). Exact: a text
+        # contains the term exactly when its key contains the term's key.
+        return func.deskwright_cjk_key(Ticket.search_text).like(f"%{text[0] * 2}{text[1] * 2}%")
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    match = Ticket.search_text.ilike(f"%{escaped}%", escape="\\")
+    if text.lower() == text.upper():
+        # No letter case (Chinese, digits): LIKE finds the same rows and costs ~3x less per row than
+        # ILIKE, which lower-cases each ticket's whole search_text when PostgreSQL filters.
+        match = Ticket.search_text.like(f"%{escaped}%", escape="\\")
+    else:
+        match = Ticket.search_text.ilike(f"%{escaped}%", escape="\\")
     number = text.lstrip("#")
     if number.isdigit() and len(number) < 10:
         return or_(Ticket.id == int(number), match)
@@ -155,6 +168,11 @@ def _cursor_fits(column, value: Any) -> bool:
 
 def _after(column, descending: bool, value: Any, ticket_id: int):
     """Rows strictly after (value, id) in the sort order, with NULLs last."""
+    if value is not None and not column.nullable:
+        # One row comparison: PostgreSQL uses it as an index range on (..., updated_at, id), so page
+        # 200 costs what page 1 costs. literal() keeps the column's type (UTCDateTime) for the value.
+        bound = tuple_(literal(value, column.type), ticket_id)
+        return tuple_(column, Ticket.id) < bound if descending else tuple_(column, Ticket.id) > bound
     id_after = Ticket.id < ticket_id if descending else Ticket.id > ticket_id
     if value is None:
         return and_(column.is_(None), id_after)
@@ -175,7 +193,9 @@ def fetch_page(q: QueueQuery, user: User, *, page_size: int = 50, now: datetime 
     if q.cursor and (decoded := _decode_cursor(q.cursor)) and _cursor_fits(column, decoded[0]):
         stmt = stmt.where(_after(column, descending, *decoded))
     order = column.desc() if descending else column.asc()
-    if column is not Ticket.id:
+    if column.nullable:
+        # NULLS LAST only where NULLs can exist: on a NOT NULL column it stops PostgreSQL reading
+        # the (updated_at, id) index backwards and makes it sort every matching row instead.
         order = order.nulls_last()
     stmt = stmt.order_by(order, Ticket.id.desc() if descending else Ticket.id.asc()).limit(page_size + 1)
     # What each row shows, loaded in a handful of IN queries instead of one per row.

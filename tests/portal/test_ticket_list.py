@@ -114,6 +114,8 @@ def test_filter_by_department_team_and_assignee_id(desk):
     ("发票丢了", ["chinese"]),              # Chinese message body
     ("发票", ["printer", "chinese"]),       # ...and a later reply
     ("寄出", ["printer"]),
+    ("款发", []),                          # 2 characters never adjacent ("退款，发票"): no false match
+    ("款，发", ["chinese"]),                 # ...with the comma they are
     ("invoice is in", ["printer"]),
     ("100%", ["closed"]),                 # % is a character, not a wildcard
     ("%", ["closed"]),
