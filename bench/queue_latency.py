@@ -3,7 +3,6 @@
     .venv/bin/python bench/queue_latency.py                   # service layer + HTTP (if the pages render)
     .venv/bin/python bench/queue_latency.py --mode service    # SQL cost only: fetch_page + view_counts
     .venv/bin/python bench/queue_latency.py --mode http -n 200
-    .venv/bin/python bench/queue_latency.py --patch keyset    # with the proposed ticket_list change (see README)
     .venv/bin/python bench/queue_latency.py --explain         # EXPLAIN (ANALYZE, BUFFERS) of each page's query
 
 Load the database first with bench/seed_million.py. Two users are measured: the admin (sees all
@@ -96,14 +95,11 @@ def summarise(samples: list[float]) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-def make_app(url: str, patch: str | None):
+def make_app(url: str):
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("SECRET_KEY", "bench")
     os.environ["QUEUE_MODE"] = "sync"
     os.environ.pop("REDIS_URL", None)
-    if patch:
-        import queue_patches
-        queue_patches.apply(patch)
     from portal import create_app
     return create_app()
 
@@ -270,12 +266,10 @@ class Client:
             raise RuntimeError("sign-in failed (still on /login)")
 
 
-def start_server(url: str, port: int, patch: str | None, workers: int) -> subprocess.Popen:
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="bench", QUEUE_MODE="sync")
     env.pop("REDIS_URL", None)
-    if patch:
-        env["BENCH_QUEUE_PATCH"] = patch
-    app_ref = "bench_wsgi:app"
+    app_ref = "wsgi:app"
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench"), str(ROOT), env.get("PYTHONPATH", "")])
     gunicorn = ROOT / ".venv" / "bin" / "gunicorn"
     log = open("/tmp/deskwright_bench_gunicorn.log", "w")
@@ -309,9 +303,9 @@ def follow_html(client: "Client", view: str, pages: int) -> str | None:
 
 
 def http_bench(url: str, n: int, warmup: int, cursors: dict, order_number: str, budget_s: float,
-               patch: str | None, workers: int, deep: int) -> dict:
+               workers: int, deep: int) -> dict:
     port = free_port()
-    proc = start_server(url, port, patch, workers)
+    proc = start_server(url, port, workers)
     base = f"http://127.0.0.1:{port}"
     results = {}
     try:
@@ -360,11 +354,11 @@ def http_bench(url: str, n: int, warmup: int, cursors: dict, order_number: str, 
     return results
 
 
-def http_ready(url: str, patch: str | None) -> str | None:
+def http_ready(url: str) -> str | None:
     """None if GET /login and /tickets render; otherwise why not."""
     port = free_port()
     try:
-        proc = start_server(url, port, patch, 1)
+        proc = start_server(url, port, 1)
     except RuntimeError as exc:
         return str(exc)
     try:
@@ -391,7 +385,6 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--deep", type=int, default=200, help="pages to follow for the deep cursor")
     parser.add_argument("--budget", type=float, default=60.0, help="max seconds per scenario (then stop early)")
-    parser.add_argument("--patch", default=None, help="apply a proposed ticket_list change (bench/queue_patches.py)")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--json", default=None, help="write the results here")
@@ -408,17 +401,17 @@ def main() -> None:
     url = args.url.replace("postgresql://", "postgresql+psycopg://", 1) if args.url.startswith("postgresql://") \
         else args.url
 
-    app = make_app(url, args.patch)
+    app = make_app(url)
     from portal.extensions import db
     with app.app_context():
         order_number = find_order_number(db)
         n_tickets = db.session.execute(db.text("SELECT count(*) FROM tickets")).scalar()
-    print(f"bench db: {n_tickets:,} tickets; order number searched: {order_number}; patch: {args.patch or 'none'}; "
+    print(f"bench db: {n_tickets:,} tickets; order number searched: {order_number}; "
           f"load average {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
     print(f"following {args.deep} pages for the deep cursors ...", flush=True)
     cursors = deep_cursors(app, USERS, args.deep)
 
-    out = {"tickets": n_tickets, "patch": args.patch, "date": time.strftime("%Y-%m-%d %H:%M"),
+    out = {"tickets": n_tickets, "date": time.strftime("%Y-%m-%d %H:%M"),
            "requests": args.requests, "order_number": order_number}
     if args.mode in ("both", "service"):
         print("\nservice layer (fetch_page + view_counts, in-process), ms:", flush=True)
@@ -426,14 +419,14 @@ def main() -> None:
             out["service"] = service_bench(app, args.requests, args.warmup, cursors, order_number, args.budget,
                                            args.explain)
     if args.mode in ("both", "http"):
-        why = http_ready(url, args.patch)
+        why = http_ready(url)
         if why:
             print(f"\nHTTP: skipped, the pages don't render yet: {why}")
             out["http"] = {"skipped": why}
         else:
             print(f"\nHTTP over loopback (gunicorn -w {args.workers}, one sequential client), ms:", flush=True)
             out["http"] = http_bench(url, args.requests, args.warmup, cursors, order_number, args.budget,
-                                     args.patch, args.workers, args.deep)
+                                     args.workers, args.deep)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2, ensure_ascii=False))
         print(f"\nresults written to {args.json}")
