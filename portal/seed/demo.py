@@ -26,6 +26,7 @@ from ..queue import PENDING_KEY
 from ..services.accounts import create_user
 from ..services.tickets import Actor, add_thread, create_ticket, update_ticket
 from . import corpus as C
+from . import seed_steps
 
 DEMO_PASSWORD = "demo-pass-1"
 DEMO_LOGINS: list[tuple[str, str]] = [(m.email, m.role) for m in C.STAFF]
@@ -116,6 +117,11 @@ class _DemoDesk:
         db.session.commit()
         self._tickets(tickets)
         self._commit()
+        # Demo configuration of the feature packages (rules, macros...), added after the history
+        # so that none of it claims to have acted on the past.
+        for step in seed_steps():
+            step()
+        db.session.commit()
 
     def _commit(self) -> None:
         # The services note each outbox id in session.info[PENDING_KEY] for the queue's after_commit
