@@ -36,6 +36,8 @@ def create_app(config: Any = None) -> Flask:
     htmx.init_app(app)
     _init_babel(app)
     job_queue.init_app(app)
+    from .conditions import init_app as init_conditions
+    init_conditions(app)
 
     from .auth import init_app as init_auth
     init_auth(app)

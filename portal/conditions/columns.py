@@ -1,0 +1,148 @@
+"""Where each field's value lives in SQL: a tickets column, a correlated subquery, or custom_fields JSON.
+
+The SQL compiler builds its tests on these, and `snapshot()` reads the derived fields through the
+very same expressions, so a snapshot and a query can't disagree on what "body" or "contact.tier" is.
+Expressions are raw (NULL when there is no value); the compiler makes each test null-safe.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ARRAY, Float, String, and_, case, cast, exists, func, literal, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from ..models import Account, Contact, ContactIdentity, Thread, Ticket
+
+# Fields stored in a tickets column: name -> (column, may be NULL)
+COLUMNS: dict[str, tuple[Any, bool]] = {
+    "subject": (Ticket.subject, False), "status": (Ticket.status, False), "priority": (Ticket.priority, False),
+    "channel": (Ticket.channel, False), "department": (Ticket.department_id, False),
+    "team": (Ticket.team_id, True), "assignee": (Ticket.assignee_id, True), "contact": (Ticket.contact_id, True),
+    "created_at": (Ticket.created_at, False), "updated_at": (Ticket.updated_at, False),
+    "resolution_due_at": (Ticket.resolution_due_at, True),
+    "first_response_due_at": (Ticket.first_response_due_at, True),
+    "last_customer_reply_at": (Ticket.last_customer_reply_at, True), "thread_count": (Ticket.thread_count, False),
+}
+
+
+def _of_contact(stmt):
+    return stmt.where(Contact.id == Ticket.contact_id).correlate(Ticket).scalar_subquery()
+
+
+def _first_thread_body(*where, newest: bool = False):
+    order = Thread.id.desc() if newest else Thread.id
+    return (select(Thread.body_text).where(Thread.ticket_id == Ticket.id, *where).order_by(order).limit(1)
+            .correlate(Ticket).scalar_subquery())
+
+
+# Fields computed by a correlated subquery: name -> expression (NULL when there is nothing).
+DERIVED: dict[str, Any] = {
+    "body": _first_thread_body(),  # the request itself: the first message is always the customer's
+    "last_message": _first_thread_body(Thread.kind == "customer", newest=True),
+    "customer_reply_count": (select(func.count()).select_from(Thread)
+                             .where(Thread.ticket_id == Ticket.id, Thread.kind == "customer")
+                             .correlate(Ticket).scalar_subquery()),
+    "contact.name": _of_contact(select(Contact.name)),
+    # the contact's first e-mail identity, as Contact.email
+    "contact.email": (select(ContactIdentity.value)
+                      .where(ContactIdentity.contact_id == Ticket.contact_id, ContactIdentity.kind == "email")
+                      .order_by(ContactIdentity.id).limit(1).correlate(Ticket).scalar_subquery()),
+    "account.name": _of_contact(select(Account.name).join(Contact, Contact.account_id == Account.id)),
+    # Contact.effective_tier: the contact's own, else the account's, else "standard"
+    "contact.tier": _of_contact(select(func.coalesce(func.nullif(Contact.tier, ""), Account.tier, "standard"))
+                                .select_from(Contact).outerjoin(Account, Contact.account_id == Account.id)),
+    # the language family of the contact's locale ("zh_Hans" -> "zh")
+    "contact.language": _of_contact(select(case((Contact.language.like("zh%"), "zh"),
+                                                (Contact.language.like("en%"), "en"), else_=Contact.language))),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+class PerDialect(ColumnElement):
+    """`sqlite` on SQLite, `postgresql` on PostgreSQL: one clause for both backends, chosen when the
+    statement is compiled (the JSON functions differ)."""
+
+    inherit_cache = True
+    _traverse_internals = [("sqlite", InternalTraversal.dp_clauseelement),
+                           ("postgresql", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, sqlite, postgresql, type_=None):
+        self.sqlite = sqlite
+        self.postgresql = postgresql
+        self.type = type_ if type_ is not None else sqlite.type
+
+
+@compiles(PerDialect)
+def _compile_postgresql(element, compiler, **kw):
+    return compiler.process(element.postgresql.self_group(), **kw)
+
+
+@compiles(PerDialect, "sqlite")
+def _compile_sqlite(element, compiler, **kw):
+    return compiler.process(element.sqlite.self_group(), **kw)
+
+
+def _sqlite_path(key: str):
+    return literal(f'$."{key}"', String)  # keys are [a-z0-9_] (fields.CUSTOM_KEY)
+
+
+def _pg_json(key: str):
+    return Ticket.custom_fields.op("->")(literal(key, String))
+
+
+def _pg_text(key: str):
+    return Ticket.custom_fields.op("->>", return_type=String)(literal(key, String))
+
+
+def _sqlite_type(key: str):
+    return func.coalesce(func.json_type(Ticket.custom_fields, _sqlite_path(key)), "")
+
+
+def _pg_type(key: str):
+    return func.coalesce(func.json_typeof(_pg_json(key)), "")
+
+
+def cf_text(key: str) -> ColumnElement:
+    """A custom field's value if it is a JSON string, else NULL."""
+    return PerDialect(
+        case((_sqlite_type(key) == "text", func.json_extract(Ticket.custom_fields, _sqlite_path(key))),
+             else_=None),
+        case((_pg_type(key) == "string", _pg_text(key)), else_=None), String())
+
+
+def cf_number(key: str) -> ColumnElement:
+    """A custom field's value if it is a JSON number, else NULL."""
+    return PerDialect(
+        case((_sqlite_type(key).in_(("integer", "real")), func.json_extract(Ticket.custom_fields, _sqlite_path(key))),
+             else_=None),
+        case((_pg_type(key) == "number", cast(_pg_text(key), Float)), else_=None), Float())
+
+
+def cf_is(key: str, value: bool) -> ColumnElement:
+    """The custom field holds JSON true (or false)."""
+    word = "true" if value else "false"
+    return PerDialect(_sqlite_type(key) == word,
+                      and_(_pg_type(key) == "boolean", func.coalesce(_pg_text(key), "") == word))
+
+
+def cf_has_element(key: str, values=None) -> ColumnElement:
+    """The custom field is a JSON array with a string element (one of `values`, if given)."""
+    each = func.json_each(Ticket.custom_fields, _sqlite_path(key)).table_valued("value", "type")
+    sqlite_where = [each.c.type == "text"]
+    elements = func.json_array_elements(case((_pg_type(key) == "array", _pg_json(key)))).table_valued("value")
+    pg_value = elements.c.value.op("#>>", return_type=String)(cast(literal("{}"), ARRAY(String)))  # the scalar's text
+    pg_where = [func.json_typeof(elements.c.value) == "string"]
+    if values is not None:
+        sqlite_where.append(each.c.value.in_(sorted(values)))
+        pg_where.append(pg_value.in_(sorted(values)))
+    return PerDialect(
+        and_(_sqlite_type(key) == "array", exists(select(1).select_from(each).where(*sqlite_where))),
+        exists(select(1).select_from(elements).where(*pg_where)))
+
+
+def binary_text(expr) -> ColumnElement:
+    """`expr` compared code point by code point: PostgreSQL's default collation would order ISO
+    date text by locale rules; SQLite compares bytes already."""
+    return PerDialect(expr, expr.collate("C"), expr.type)
