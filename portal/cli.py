@@ -9,6 +9,8 @@ from sqlalchemy import select
 from .extensions import db
 from .models import ROLES, Department
 
+PERIODIC_TICK_SECONDS = 5  # how often the scheduler looks for due periodic tasks
+
 
 @click.command("create-user")
 @click.option("--email", required=True)
@@ -52,20 +54,29 @@ def worker_command(burst):
 
 @click.command("scheduler")
 @click.option("--every", default=None, type=int, help="Seconds between sweeps (default: OUTBOX_SWEEP_SECONDS).")
-@click.option("--once", is_flag=True)
+@click.option("--once", is_flag=True, help="One outbox sweep and every periodic task, then exit.")
 @with_appcontext
 def scheduler_command(every, once):
-    """Run the periodic sweeps (stranded outbox events; later: time rules, SLA). One per desk."""
+    """Run the periodic sweeps: stranded outbox events, and the periodic tasks feature packages
+    register (time-based rules, outbound retries, SLA). One per desk."""
+    from .events import run_due_periodic
     from .jobs import sweep_outbox
     every = every or current_app.config["OUTBOX_SWEEP_SECONDS"]
+    last_sweep = None
     while True:
-        with current_app.app_context():
-            count = sweep_outbox()
-        if count:
-            click.echo(f"re-enqueued {count} stranded events")
+        if once or last_sweep is None or time.monotonic() - last_sweep >= every:
+            last_sweep = time.monotonic()
+            with current_app.app_context():
+                count = sweep_outbox()
+            if count:
+                click.echo(f"re-enqueued {count} stranded events")
+        # Each periodic task keeps its own interval; checking often keeps them on time.
+        ran = run_due_periodic(force=once)
         if once:
+            if ran:
+                click.echo("ran " + ", ".join(ran))
             return
-        time.sleep(every)
+        time.sleep(min(every, PERIODIC_TICK_SECONDS))
 
 
 def init_app(app: Flask) -> None:

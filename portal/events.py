@@ -1,11 +1,28 @@
-"""Subscribers to outbox events.
+"""Subscribers to outbox events, and periodic tasks.
 
 Feature packages register handlers here from their `init_app` (the rule engine, assignment,
 SLA, notifications...). `portal.jobs.process_event` runs every subscriber once per event.
 Handlers receive the OutboxEvent and must be safe to run again after a crash mid-way: their
 own effects are keyed by the event id.
+
+Periodic tasks (time-based rules, SLA breaches, outbound retries) register with `periodic`.
+`flask --app wsgi scheduler` (production: one per desk) and the embedded worker thread
+(`make run`) call `run_due_periodic` every few seconds; a task runs when its interval has
+passed since it last ran in this process, in an app context of its own (a fresh session), and
+one failing task never stops the others. Tasks must be safe to run twice or concurrently (a
+second scheduler started by mistake): their effects are keyed in the database.
 """
+from __future__ import annotations
+
+import logging
+import time
+import weakref
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Union
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[["object"], None]
 
@@ -28,3 +45,77 @@ def unsubscribe(name: str) -> None:
 
 def subscribers_for(kind: str) -> list[tuple[str, Handler]]:
     return [(name, handler) for name, (kinds, handler) in _subscribers.items() if not kinds or kind in kinds]
+
+
+# --------------------------------------------------------------------------------------------
+# Periodic tasks
+# --------------------------------------------------------------------------------------------
+Interval = Union[float, str, Callable[[], float]]
+
+
+@dataclass
+class PeriodicTask:
+    name: str
+    func: Callable[[datetime], Any]
+    every: Interval  # seconds, a config key holding the seconds, or a callable returning them
+    # app -> time.monotonic() of its last run here (weak: apps made by tests come and go)
+    last_run: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary)
+
+    def interval(self, app) -> float:
+        if isinstance(self.every, str):
+            return float(app.config[self.every])
+        if callable(self.every):
+            return float(self.every())
+        return float(self.every)
+
+
+_periodic: dict[str, PeriodicTask] = {}
+
+
+def periodic(name: str, every_seconds: Interval) -> Callable[[Callable], Callable]:
+    """Register `func(now)` under a stable `name`, to run every `every_seconds`: a number, or
+    a config key such as "TIME_RULES_SECONDS" (read each time, so tests and deployments set it)."""
+
+    def register(func: Callable[[datetime], Any]) -> Callable[[datetime], Any]:
+        _periodic[name] = PeriodicTask(name, func, every_seconds)
+        return func
+
+    return register
+
+
+def unregister_periodic(name: str) -> None:
+    _periodic.pop(name, None)
+
+
+def periodic_tasks() -> list[PeriodicTask]:
+    return list(_periodic.values())
+
+
+def run_due_periodic(now: datetime | None = None, *, force: bool = False) -> list[str]:
+    """Run the periodic tasks that are due (every one with `force`); returns the names run.
+
+    Needs an app context (the app comes from it). Each task runs in an app context of its own
+    and is committed after it returns; a task that raises is rolled back and logged.
+    """
+    from flask import current_app
+
+    from .extensions import db
+    from .models import utcnow
+
+    app = current_app._get_current_object()
+    ran = []
+    for task in periodic_tasks():
+        last = task.last_run.get(app)
+        clock = time.monotonic()
+        if not force and last is not None and clock - last < task.interval(app):
+            continue
+        task.last_run[app] = clock
+        with app.app_context():
+            try:
+                task.func(now or utcnow())
+                db.session.commit()
+            except Exception:  # one failing sweep must not stop the others; it runs again next time
+                db.session.rollback()
+                log.exception("periodic task %s failed", task.name)
+        ran.append(task.name)
+    return ran

@@ -3,7 +3,8 @@
 Modes (chosen by config, see docs/architecture.md):
 - ``rq``: REDIS_URL is set; jobs go to Redis and `flask --app wsgi worker` processes run them.
 - ``thread``: no Redis (what `make run` uses); an in-memory fakeredis queue and a worker
-  thread inside the web process, which also runs the periodic outbox sweep.
+  thread inside the web process, which also runs the periodic outbox sweep and the periodic
+  tasks registered with `portal.events.periodic`.
 - ``sync``: tests; a job runs inline right after commit, in a fresh app context (its own
   session, as a worker would have).
 
@@ -144,6 +145,7 @@ class JobQueue:
             self._thread.start()
 
     def _embedded_loop(self) -> None:
+        from .events import run_due_periodic
         from .jobs import sweep_outbox
         last_sweep = 0.0
         while True:
@@ -155,6 +157,8 @@ class JobQueue:
                     last_sweep = time.monotonic()
                     with self.app.app_context():
                         sweep_outbox()
+                with self.app.app_context():
+                    run_due_periodic()  # time rules, outbound retries...: each on its own interval
             except Exception:  # keep the embedded worker alive whatever a job did
                 log.exception("embedded worker loop")
             time.sleep(0.3)

@@ -1,15 +1,16 @@
 """The queue: built-in views, filters, bulk actions."""
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db, htmx
 from ..models import CHANNELS, PRIORITY_KEYS, STATUSES, Department, Team, Ticket, User
-from ..services import ticket_list
+from ..services import saved_views, ticket_list
 from ..services.errors import ValidationFailed
 from ..services.scoping import departments_for, ticket_scope
 from ..services.tickets import bulk_update
+from . import hooks
 
 bp = Blueprint("agent", __name__)
 
@@ -20,8 +21,18 @@ def home():
     return redirect(url_for("agent.queue"))
 
 
+def nav_context(query: ticket_list.QueueQuery) -> dict:
+    """The sidebar: built-in views, the user's own and the shared saved views, with live counts."""
+    mine, shared = saved_views.personal_views(current_user), saved_views.shared_views(current_user)
+    return dict(counts=ticket_list.view_counts(current_user), personal_views=mine, shared_views=shared,
+                saved_counts=saved_views.counts(current_user, mine + shared))
+
+
 def queue_context(query: ticket_list.QueueQuery) -> dict:
     """Everything the queue page and its fragments render from (one place, so they never drift)."""
+    saved_view = saved_views.get_visible(current_user, query.saved)
+    if query.saved is not None and saved_view is None:
+        abort(404)   # not yours, or gone: the same answer, so a shared view's name never leaks
     page = ticket_list.fetch_page(query, current_user, page_size=current_app.config["QUEUE_PAGE_SIZE"])
     departments = departments_for(current_user)
     dept_ids = [d.id for d in departments]
@@ -31,36 +42,44 @@ def queue_context(query: ticket_list.QueueQuery) -> dict:
         agents_q = agents_q.where(User.departments.any(Department.id.in_(dept_ids)))
     agents = list(db.session.scalars(agents_q))
     return dict(query=query, page=page, departments=departments, teams=teams, agents=agents,
-                statuses=STATUSES, priorities=PRIORITY_KEYS, channels=CHANNELS,
-                counts=ticket_list.view_counts(current_user))
+                statuses=STATUSES, priorities=PRIORITY_KEYS, channels=CHANNELS, saved_view=saved_view,
+                view_problems=saved_views.condition_problems(saved_view) if saved_view else [],
+                can_edit_view=bool(saved_view and saved_views.can_edit(current_user, saved_view)),
+                can_share=saved_views.can_share(current_user),
+                share_departments=saved_views.shareable_departments(current_user))
 
 
 @bp.get("/tickets")
 @login_required
 def queue():
     query = ticket_list.QueueQuery.from_args(request.args)
+    if query.saved is not None and "sort" not in request.args:
+        view = saved_views.get_visible(current_user, query.saved)
+        query.sort = view.sort if view and view.sort in ticket_list.SORTS else query.sort
     ctx = queue_context(query)
     if htmx and request.args.get("after"):
         return render_template("portal/agent/_ticket_rows.html", **ctx)   # "load more": rows only
     if htmx and htmx.target == "queue-results":
         return render_template("portal/agent/_queue_results.html", **ctx)
-    return render_template("portal/agent/queue.html", **ctx)
+    return render_template("portal/agent/queue.html", **ctx, **nav_context(query))
 
 
 @bp.get("/tickets/counts")
 @login_required
 def counts():
     query = ticket_list.QueueQuery.from_args(request.args)
-    return render_template("portal/agent/_view_nav.html", query=query,
-                           counts=ticket_list.view_counts(current_user))
+    return render_template("portal/agent/_view_nav.html", query=query, **nav_context(query))
 
 
 @bp.post("/tickets/bulk")
 @login_required
 def bulk():
     """Apply one change to the selected tickets; tickets outside the user's scope are ignored."""
-    numbers = [int(n) for n in request.form.getlist("ticket") if n.isdigit()]
     action, value = request.form.get("action", ""), request.form.get("value", "")
+    extra = hooks.queue_bulk_action(action)
+    if extra is not None:   # a feature package's bulk action (e.g. "Apply macro"): its own view handles it
+        return current_app.view_functions[extra.endpoint]()
+    numbers = [int(n) for n in request.form.getlist("ticket") if n.isdigit()]
     changes = {}
     if action in ("status", "priority"):
         changes[action] = value
@@ -97,7 +116,8 @@ def bulk():
 
 
 def _bulk_result(message: str, kind: str, refresh: bool = False):
-    response = current_app.make_response(render_template("portal/_flash_inline.html", message=message, kind=kind))
+    response = current_app.make_response(render_template("portal/agent/_bulk_result.html", message=message,
+                                                         kind=kind))
     if refresh:
         response.headers["HX-Trigger"] = "queue-changed"
     return response

@@ -16,7 +16,7 @@ from .base import UTCDateTime, utcnow
 from .org import User
 
 EVENT_KINDS = ("ticket.created", "ticket.updated", "ticket.customer_replied", "ticket.agent_replied",
-               "ticket.note_added")
+               "ticket.note_added", "ticket.csat_received")
 
 
 class TicketEvent(db.Model):

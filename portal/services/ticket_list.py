@@ -45,6 +45,7 @@ class QueueQuery:
     text: str = ""
     sort: str = "updated"
     cursor: str | None = None
+    saved: int | None = None  # a saved view's id: its condition replaces the built-in view's clause
 
     @classmethod
     def from_args(cls, args) -> "QueueQuery":
@@ -67,13 +68,15 @@ class QueueQuery:
             text=(args.get("q") or "").strip()[:200],
             sort=sort if sort in SORTS else "updated",
             cursor=args.get("after") or None,
+            saved=as_int("saved"),
         )
 
     def args(self, **overrides) -> dict[str, Any]:
         """Query-string args that reproduce this query (for links and the next page)."""
         data = {"view": self.view, "status": self.statuses, "priority": self.priorities,
                 "department": self.department_id, "team": self.team_id, "assignee": self.assignee,
-                "channel": self.channel, "tag": self.tag, "q": self.text or None, "sort": self.sort}
+                "channel": self.channel, "tag": self.tag, "q": self.text or None, "sort": self.sort,
+                "saved": self.saved}
         data.update(overrides)
         return {k: v for k, v in data.items() if v not in (None, [], "")}
 
@@ -94,6 +97,14 @@ def view_clause(view: str, user: User, now: datetime):
     if view == "recent":
         return Ticket.id.is_not(None)
     return is_open
+
+
+def base_clause(q: QueueQuery, user: User, now: datetime):
+    """The built-in view's clause, or the saved view's compiled condition (false if it can't run)."""
+    if q.saved is not None:
+        from .saved_views import clause_for  # saved_views builds on this module
+        return clause_for(q.saved, user, now)
+    return view_clause(q.view, user, now)
 
 
 def filter_clauses(q: QueueQuery, user: User) -> list:
@@ -189,7 +200,7 @@ class Page:
 def fetch_page(q: QueueQuery, user: User, *, page_size: int = 50, now: datetime | None = None) -> Page:
     now = now or utcnow()
     column, descending = SORTS[q.sort]
-    stmt = select(Ticket).where(ticket_scope(user), view_clause(q.view, user, now), *filter_clauses(q, user))
+    stmt = select(Ticket).where(ticket_scope(user), base_clause(q, user, now), *filter_clauses(q, user))
     if q.cursor and (decoded := _decode_cursor(q.cursor)) and _cursor_fits(column, decoded[0]):
         stmt = stmt.where(_after(column, descending, *decoded))
     order = column.desc() if descending else column.asc()

@@ -37,13 +37,19 @@ class Actor:
 
     user: Optional[User] = None
     label: Optional[str] = None  # "customer", "rule 'VIP to senior' r3", "assignment", "system"
+    # What caused the change, for subscribers: "rules" marks changes made by rule actions, so the
+    # rule engine skips the events they cause (other subscribers still see them).
+    origin: Optional[str] = None
 
     @property
     def name(self) -> str:
         return self.user.name if self.user else (self.label or "system")
 
     def as_payload(self) -> dict:
-        return {"user_id": self.user.id if self.user else None, "label": self.label}
+        payload = {"user_id": self.user.id if self.user else None, "label": self.label}
+        if self.origin:
+            payload["origin"] = self.origin
+        return payload
 
 
 def as_actor(by: Actor | User | str | None) -> Actor:

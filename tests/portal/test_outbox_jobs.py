@@ -16,6 +16,13 @@ pytestmark = pytest.mark.integration
 DOWN = "redis://127.0.0.1:1"  # nothing listens on port 1: connection refused at once
 
 
+@pytest.fixture(autouse=True)
+def only_test_subscribers(app, monkeypatch):
+    """These tests count deliveries: leave out the feature packages' subscribers (rules...)."""
+    from portal import events
+    monkeypatch.setattr(events, "_subscribers", {})
+
+
 def deliveries(event_id: int) -> dict[str, OutboxDelivery]:
     return {d.subscriber: d for d in db.session.scalars(select(OutboxDelivery).filter_by(event_id=event_id))}
 

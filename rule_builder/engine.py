@@ -1,0 +1,317 @@
+"""The rule engine: which rules run on a ticket event, in which order, and what is recorded.
+
+Semantics (docs/rules.md is written from this):
+
+- **Triggers.** The outbox events ticket.created, ticket.updated, ticket.customer_replied,
+  ticket.agent_replied and ticket.csat_received run the enabled rules of that trigger
+  ("created", "updated", ...). Time rules run from a periodic sweep (time_rules.py).
+- **Which rules.** Global rules and the rules of the ticket's department, in the admin's order
+  (`position`, one order over all rules). A rule of another department is skipped, also when an
+  earlier rule moved the ticket away in the same pass.
+- **Conditions** are evaluated on a snapshot of the ticket as it is when the rules run, and the
+  event's change set (changed / changed_to / changed_from read it). Conditions are compiled once
+  per rule revision and shared between rules (RuleSetMatcher).
+- **At most once per event.** A rule fires at most once for an event, whatever happens after:
+  RuleFiring is unique on (rule, event), so a replayed event finds its firings and does nothing.
+- **Later rules see earlier changes.** After a rule changed fields, the snapshot is refreshed
+  before the next rule's condition is evaluated. The change set stays the event's: a rule's own
+  changes are seen by "changed" conditions in the next pass, not in this one.
+- **Stop.** A rule with a `stop` action ends processing for this event once its actions ran.
+- **Re-evaluation.** When a pass changed fields, the "updated" rules are evaluated again with
+  the change set of that pass (rules that already fired for this event are left out), and so on
+  until a pass changes nothing, a rule stops, or RULES_MAX_PASSES passes (default 5) ran. If
+  after the last pass some rule would still fire, nothing more runs: those rules get a firing
+  with status "loop" (shown on the rule's page) and the ticket's History gets a line saying so.
+- **Rule changes don't trigger rules.** The ticket service records rule actions with origin
+  "rules"; the rule engine skips such events (re-evaluation above already covered them), other
+  subscribers (assignment, SLA...) do see them.
+- **Each firing is recorded**: RuleFiring(rule, revision, ticket, event, changes, outputs,
+  status, error); its field changes are in the ticket's History under the actor
+  "rule 'Name' rN".
+- **Failures are contained.** A rule's actions run in a savepoint. If they fail because of the
+  rule or the ticket (the ticket service refuses a change, a template error or sandbox refusal, a
+  refused webhook address, a regex that ran out of time), the savepoint is rolled back - the
+  ticket is untouched by that rule - the firing is recorded as failed with the error, and the
+  following rules run. Other errors (the database) propagate: the event's job fails and is
+  retried with back-off, and nothing of this run is kept.
+- **Side effects after commit.** Emails and webhooks are OutboundMessage rows in the same
+  transaction (dedupe key "<event id>:<rule id>:<action index>"); a job sends them after commit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Iterable, Optional
+
+from flask import current_app
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from portal import conditions
+from portal.extensions import db
+from portal.models import OutboxEvent, Ticket, TicketEvent, utcnow
+from portal.services.tickets import Actor
+
+from .actions import ACTION_ERRORS, ActionContext, apply_actions, dry_run_scope
+from .catalogue import current_catalogue, matcher_for
+from .models import TRIGGER_OF_KIND, Rule, RuleFiring
+
+SUBSCRIBER = "rules"
+ORIGIN = "rules"
+EVENT_KINDS = tuple(TRIGGER_OF_KIND)
+
+
+@dataclass
+class FiringResult:
+    """What one rule did (or would do, in a dry run)."""
+
+    rule: Rule
+    status: str                          # applied / failed / loop
+    changes: dict = field(default_factory=dict)
+    outputs: list = field(default_factory=list)
+    error: Optional[str] = None
+    stop: bool = False
+    raw_changes: dict = field(default_factory=dict)
+    pass_number: int = 1
+    firing: Optional[RuleFiring] = None  # the row (not in a dry run)
+
+
+@dataclass
+class RunReport:
+    firings: list[FiringResult] = field(default_factory=list)
+    passes: int = 0
+    stopped_by: Optional[Rule] = None
+    loop: bool = False
+    skipped: Optional[str] = None        # why nothing ran ("caused by rules", "ticket gone")
+
+    @property
+    def applied(self) -> list[FiringResult]:
+        return [f for f in self.firings if f.status == "applied"]
+
+
+def on_event(event: OutboxEvent) -> None:
+    """The "rules" outbox subscriber."""
+    run_event(event)
+
+
+def run_event(event: OutboxEvent, *, dry_run: bool = False) -> RunReport:
+    """Run the rules for an outbox event (see the module docstring)."""
+    actor = (event.payload or {}).get("actor") or {}
+    if actor.get("origin") == ORIGIN:
+        return RunReport(skipped="caused by rules")
+    trigger = TRIGGER_OF_KIND.get(event.kind)
+    ticket = db.session.get(Ticket, event.ticket_id) if event.ticket_id else None
+    if trigger is None or ticket is None:
+        return RunReport(skipped="no trigger" if trigger is None else "ticket gone")
+    already = set(db.session.scalars(select(RuleFiring.rule_id).where(RuleFiring.event_id == event.id)))
+    return run_rules(ticket, trigger, (event.payload or {}).get("changes") or {}, event=event, exclude=already,
+                     dry_run=dry_run)
+
+
+def run_rules(ticket: Ticket, trigger: str, raw_changes: dict, *, event: OutboxEvent | None = None,
+              dedupe_prefix: str | None = None, exclude: Iterable[int] = (), dry_run: bool = False,
+              now: datetime | None = None, rules_for: Callable[[str, int], list[Rule]] | None = None) -> RunReport:
+    """Run the `trigger` rules on `ticket`, then the re-evaluation passes.
+
+    `raw_changes` is the change set as the outbox payload has it. Without an `event` (time rules'
+    follow-up passes) `dedupe_prefix` names the cause for the outputs' dedupe keys. `rules_for`
+    (trigger, department id) -> rules replaces the enabled rules from the database (the simulator's
+    drafts). A dry run changes and sends nothing (see actions.execute).
+    """
+    run = _Run(ticket, event=event, dedupe_prefix=dedupe_prefix, exclude=exclude, dry_run=dry_run,
+               now=now or utcnow(), rules_for=rules_for or enabled_rules)
+    if dry_run:
+        with dry_run_scope():
+            return run.run(trigger, raw_changes)
+    return run.run(trigger, raw_changes)
+
+
+def enabled_rules(trigger: str, department_id: int | None) -> list[Rule]:
+    """The enabled rules of `trigger` for a ticket in `department_id`, in the admin's order."""
+    return list(db.session.scalars(
+        select(Rule).where(Rule.trigger == trigger, Rule.enabled.is_(True),
+                           or_(Rule.department_id.is_(None), Rule.department_id == department_id))
+        .order_by(Rule.position, Rule.id)))
+
+
+def max_passes() -> int:
+    return int(current_app.config.get("RULES_MAX_PASSES", 5))
+
+
+class _Run:
+    def __init__(self, ticket, *, event, dedupe_prefix, exclude, dry_run, now, rules_for):
+        self.ticket, self.event, self.dry_run, self.now = ticket, event, dry_run, now
+        self.dedupe_prefix = dedupe_prefix
+        self.fired: set[int] = set(exclude)
+        self.rules_for = rules_for
+        self.catalogue = current_catalogue()
+        self.report = RunReport()
+        self.event_changes: dict = {}
+
+    def run(self, trigger: str, raw_changes: dict) -> RunReport:
+        self.event_changes = raw_changes
+        changes = raw_changes
+        for number in range(1, max_passes() + 1):
+            self.report.passes = number
+            pass_changes, stopped = self._pass(trigger if number == 1 else "updated", changes, number)
+            if stopped or not pass_changes:
+                return self.report
+            changes = pass_changes
+        self._loop_check(changes)
+        return self.report
+
+    # -- one pass ---------------------------------------------------------------------------
+    def _pass(self, trigger: str, raw_changes: dict, number: int) -> tuple[dict, bool]:
+        rules = self.rules_for(trigger, self.ticket.department_id)
+        if not any(r.id not in self.fired for r in rules):
+            return {}, False
+        matcher, invalid = matcher_for(rules, self.catalogue)
+        snap = conditions.snapshot(self.ticket, self.now)
+        # Lazy and memoised; rules whose indexed equality rows don't fit are answered by the index.
+        evaluation = matcher.evaluation(snap, conditions.changes_from_payload(raw_changes))
+        pass_changes: dict = {}
+        for rule in rules:
+            if rule.id in self.fired:
+                continue
+            if rule.department_id is not None and rule.department_id != self.ticket.department_id:
+                continue  # an earlier rule moved the ticket out of this rule's department
+            if rule.id in invalid:
+                self._record_failure(rule, f"The condition is no longer valid: {invalid[rule.id]}", number)
+                continue
+            try:
+                matched = evaluation.matches(rule.id)
+            except conditions.ConditionTimeout as exc:
+                self._record_failure(rule, f"The condition took too long: {exc}", number)
+                continue
+            if not matched:
+                continue
+            result = self._fire(rule, number)
+            if result.raw_changes:
+                _merge_changes(pass_changes, result.raw_changes)
+                fresh = conditions.snapshot(self.ticket, self.now)
+                changed = [k for k in set(snap) | set(fresh) if snap.get(k) != fresh.get(k)]
+                snap.clear()
+                snap.update(fresh)  # the evaluation reads this dict: later rules see the changes
+                evaluation.invalidate(changed)
+            if result.stop:
+                self.report.stopped_by = rule
+                return pass_changes, True
+        return pass_changes, False
+
+    # -- one rule ---------------------------------------------------------------------------
+    def _dedupe_base(self, rule: Rule) -> str:
+        if self.event is not None:
+            return f"{self.event.id}:{rule.id}"
+        return f"{self.dedupe_prefix}>{rule.id}"
+
+    def _fire(self, rule: Rule, number: int) -> FiringResult:
+        self.fired.add(rule.id)
+        actor = Actor(label=rule.label, origin=ORIGIN)
+        context = ActionContext(
+            dedupe_base=self._dedupe_base(rule), event_kind=self.event.kind if self.event else "time",
+            event_id=self.event.id if self.event else None, changes=self.event_changes, rule=rule,
+            dry_run=self.dry_run, rollback_dry_run=False, now=self.now)
+        try:
+            with db.session.begin_nested():
+                actions = apply_actions(self.ticket, list(rule.actions or []), actor=actor, context=context)
+                result = FiringResult(rule, "applied", actions.changes, actions.outputs, stop=actions.stop,
+                                      raw_changes=actions.raw_changes, pass_number=number)
+                if not self.dry_run:
+                    result.firing = self._firing_row(rule, "applied", actions.changes, actions.outputs)
+                    db.session.flush()
+                    for message in actions.messages:
+                        message.rule_firing_id = result.firing.id
+        except ACTION_ERRORS as exc:
+            db.session.expire(self.ticket)
+            return self._record_failure(rule, _error_text(exc), number)
+        except IntegrityError:
+            if self.event is not None and self._already_fired(rule):
+                db.session.expire(self.ticket)  # another worker fired it for this event meanwhile
+                return FiringResult(rule, "duplicate", pass_number=number)
+            raise
+        self.report.firings.append(result)
+        return result
+
+    def _firing_row(self, rule: Rule, status: str, changes: dict, outputs: list, error: str | None = None):
+        row = RuleFiring(rule_id=rule.id, revision=rule.revision, ticket_id=self.ticket.id,
+                         event_id=self.event.id if self.event else None, status=status, changes=changes,
+                         outputs=outputs, error=error, created_at=utcnow())
+        db.session.add(row)
+        return row
+
+    def _record_failure(self, rule: Rule, error: str, number: int, status: str = "failed") -> FiringResult:
+        self.fired.add(rule.id)
+        result = FiringResult(rule, status, error=error, pass_number=number)
+        if not self.dry_run:
+            result.firing = self._firing_row(rule, status, {}, [], error)
+            db.session.flush()
+        self.report.firings.append(result)
+        return result
+
+    def _already_fired(self, rule: Rule) -> bool:
+        return db.session.scalar(select(RuleFiring.id).where(
+            RuleFiring.rule_id == rule.id, RuleFiring.event_id == self.event.id)) is not None
+
+    # -- the bound ----------------------------------------------------------------------------
+    def _loop_check(self, raw_changes: dict) -> None:
+        """The last pass still changed fields: report the rules that would fire next, run none."""
+        updated = self.rules_for("updated", self.ticket.department_id)
+        if not any(r.id not in self.fired for r in updated):
+            return
+        matcher, invalid = matcher_for(updated, self.catalogue)
+        rules = [r for r in updated if r.id not in self.fired and r.id not in invalid]
+        evaluation = matcher.evaluation(conditions.snapshot(self.ticket, self.now),
+                                        conditions.changes_from_payload(raw_changes))
+        pending = []
+        for rule in rules:
+            try:
+                if evaluation.matches(rule.id):
+                    pending.append(rule)
+            except conditions.ConditionTimeout:
+                continue
+        if not pending:
+            return
+        self.report.loop = True
+        names = ", ".join(f"'{r.name}'" for r in pending)
+        message = (f"Rules stopped after {self.report.passes} passes: each pass changed fields again. "
+                   f"Not run: {names}.")
+        for rule in pending:
+            self._record_failure(rule, message, self.report.passes + 1, status="loop")
+        if not self.dry_run:
+            db.session.add(TicketEvent(ticket_id=self.ticket.id, outbox_id=self.event.id if self.event else None,
+                                       actor_label="rules", field="rules", new_value=message,
+                                       version=self.ticket.version, created_at=utcnow()))
+
+
+def _merge_changes(into: dict, changes: dict) -> None:
+    for name, (old, new) in changes.items():
+        into[name] = [into[name][0] if name in into else old, new]
+
+
+def _error_text(exc: BaseException) -> str:
+    return (str(exc) or exc.__class__.__name__)[:2000]
+
+
+def simulate(ticket: Ticket, trigger: str, raw_changes: dict | None = None, *,
+             rules_for: Callable[[str, int], list[Rule]] | None = None, now: datetime | None = None) -> RunReport:
+    """Dry run: which rules would fire on `ticket` for `trigger`, with their changes and outputs.
+    Nothing is changed or sent (everything runs in a savepoint that is rolled back)."""
+    return run_rules(ticket, trigger, raw_changes or {}, dedupe_prefix="simulation", dry_run=True, now=now,
+                     rules_for=rules_for)
+
+
+def firings_for_ticket(ticket_id: int, limit: int = 50) -> list[RuleFiring]:
+    """The ticket's rule log, newest first (the ticket page's "Rules" section)."""
+    return list(db.session.scalars(select(RuleFiring).where(RuleFiring.ticket_id == ticket_id)
+                                   .order_by(RuleFiring.id.desc()).limit(limit)))
+
+
+def describe(result: FiringResult) -> str:
+    """One line for people: "Rule 'VIP to senior' r3: priority normal→high, team → Senior"."""
+    parts = []
+    for name, (old, new) in result.changes.items():
+        parts.append(f"{name} {old}→{new}" if old is not None else f"{name} → {new}")
+    head = f"Rule '{result.rule.name}' r{result.rule.revision}"
+    if result.status != "applied":
+        return f"{head}: {result.status}: {result.error}"
+    return f"{head}: " + (", ".join(parts) if parts else "no field changes")
