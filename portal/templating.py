@@ -19,8 +19,9 @@ FIELD_LABELS = {"subject": _l("Subject"), "status": _l("Status"), "priority": _l
                 "channel": _l("Channel"), "department": _l("Department"), "team": _l("Team"),
                 "assignee": _l("Assignee"), "contact": _l("Customer"), "tags": _l("Tags"),
                 "custom_fields": _l("Custom fields"), "first_response_due_at": _l("First response due"),
-                "resolution_due_at": _l("Resolution due")}
-ACTOR_LABELS = {"customer": _l("Customer"), "system": _l("System"), "assignment": _l("Assignment")}
+                "resolution_due_at": _l("Resolution due"), "rules": _l("Workflow rules")}
+ACTOR_LABELS = {"customer": _l("Customer"), "system": _l("System"), "assignment": _l("Assignment"),
+                "rules": _l("Workflow rules")}
 IDENTITY_LABELS = {"email": _l("Email"), "phone": _l("Phone"), "wechat": _l("WeChat")}
 LANGUAGE_LABELS = {"en": "English", "zh_Hans": "简体中文"}
 AVAILABILITY_LABELS = {"available": _l("Available"), "away": _l("Away"), "offline": _l("Offline")}

@@ -48,6 +48,8 @@ def init_app(app: Flask) -> None:
     outbound.init_app(app)
     app.cli.add_command(rules_cli)
     register_seed_step("rules", seed_demo_rules)
+    from .macro_views import init_app as init_macro_views
     from .views import init_app as init_views
-    init_views(app)
-    from .macro_views import init_app as init_macro_views; init_macro_views(app)  # noqa: E702 (agent-side macros)
+
+    init_views(app)        # admin screens: rules, builder, simulator
+    init_macro_views(app)  # agent side: macros on tickets and in the queue
