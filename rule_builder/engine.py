@@ -44,6 +44,7 @@ from datetime import datetime
 from typing import Callable, Iterable, Optional
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -176,12 +177,13 @@ class _Run:
             if rule.department_id is not None and rule.department_id != self.ticket.department_id:
                 continue  # an earlier rule moved the ticket out of this rule's department
             if rule.id in invalid:
-                self._record_failure(rule, f"The condition is no longer valid: {invalid[rule.id]}", number)
+                self._record_failure(rule, _("The condition is no longer valid: %(reason)s", reason=invalid[rule.id]),
+                                     number)
                 continue
             try:
                 matched = evaluation.matches(rule.id)
             except conditions.ConditionTimeout as exc:
-                self._record_failure(rule, f"The condition took too long: {exc}", number)
+                self._record_failure(rule, _("The condition took too long: %(reason)s", reason=str(exc)), number)
                 continue
             if not matched:
                 continue
@@ -273,8 +275,8 @@ class _Run:
             return
         self.report.loop = True
         names = ", ".join(f"'{r.name}'" for r in pending)
-        message = (f"Rules stopped after {self.report.passes} passes: each pass changed fields again. "
-                   f"Not run: {names}.")
+        message = _("Rules stopped after %(num)d passes: each pass changed fields again. Not run: %(rules)s.",
+                    num=self.report.passes, rules=names)
         for rule in pending:
             self._record_failure(rule, message, self.report.passes + 1, status="loop")
         if not self.dry_run:

@@ -185,7 +185,8 @@ def bulk_apply():
     message = ngettext("Applied “%(name)s” to %(num)d ticket.", "Applied “%(name)s” to %(num)d tickets.",
                        len(done), name=macro.name)
     if failed:
-        message += " " + _("Not applied: %(list)s", list="; ".join(f"#{n}: {e}" for n, e in failed.items()))
+        message += " " + _("Not applied: %(list)s", list=_("; ").join(_("#%(number)d: %(reason)s", number=n, reason=e)
+                                                                  for n, e in failed.items()))
     return _bulk_result(message, "error" if failed else "success", refresh=bool(done))
 
 
@@ -376,7 +377,7 @@ def delete(macro_id: int):
 
 
 def _translated(errors: dict) -> dict:
-    """save_macro's messages are English; the ones a person meets most are said in their language."""
-    known = {"A name is required.": _("Give the macro a name."),
-             "A macro needs at least one action.": _("Add at least one action.")}
+    """save_macro's generic messages; the ones a person meets most get a macro-specific wording."""
+    known = {_("A name is required."): _("Give the macro a name."),
+             _("A macro needs at least one action."): _("Add at least one action.")}
     return {k: known.get(str(v), v) for k, v in errors.items()}

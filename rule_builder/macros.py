@@ -11,6 +11,8 @@ from __future__ import annotations
 import uuid
 from typing import Iterable
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
 
 from portal import conditions
@@ -38,32 +40,32 @@ def save_macro(macro: Macro | None, data: dict, by: User, *, summary: str | None
     Raises ValidationFailed with errors by row, like save_rule."""
     errors: dict[str, str] = {}
     if not isinstance(data, dict):
-        raise ValidationFailed({"macro": "A macro must be a JSON object."})
+        raise ValidationFailed({"macro": _l("A macro must be a JSON object.")})
     name = " ".join(data["name"].split()) if isinstance(data.get("name"), str) else ""
     if not name:
-        errors["name"] = "A name is required."
+        errors["name"] = _l("A name is required.")
     elif len(name) > NAME_MAX:
-        errors["name"] = f"A name may be at most {NAME_MAX} characters."
+        errors["name"] = _l("A name may be at most %(num)d characters.", num=NAME_MAX)
     description = data.get("description") or ""
     if not isinstance(description, str) or len(description) > DESCRIPTION_MAX:
-        errors["description"] = f"A description is text of at most {DESCRIPTION_MAX} characters."
+        errors["description"] = _l("A description is text of at most %(num)d characters.", num=DESCRIPTION_MAX)
     raw_dept = data["department_id"] if "department_id" in data else data.get("department")
     department = None
     if raw_dept not in (None, ""):
         department = find_department(raw_dept)
         if department is None:
-            errors["department"] = f"Unknown department {raw_dept!r}."
+            errors["department"] = _l("Unknown department %(department)s.", department=repr(raw_dept))
     shared = bool(data.get("shared", macro.owner_id is None if macro else False))
     condition = data.get("condition", {"all": []})
     actions = data.get("actions", [])
     catalogue = current_catalogue()
     if not isinstance(condition, dict):
-        errors["condition"] = "A condition must be a JSON object."
+        errors["condition"] = _l("A condition must be a JSON object.")
     else:
         for error in validate_condition(condition, catalogue, "event"):
             errors["condition" + (f".{error.path}" if error.path else "")] = error.message
     if isinstance(actions, list) and not actions:
-        errors["actions"] = "A macro needs at least one action."
+        errors["actions"] = _l("A macro needs at least one action.")
     for error in validate_actions(actions, catalogue, department_id=department.id if department else None,
                                   allow_stop=False):
         errors[error.path] = error.message
@@ -97,7 +99,8 @@ def save_macro(macro: Macro | None, data: dict, by: User, *, summary: str | None
 def rollback_macro(macro: Macro, revision: int, by: User) -> Macro:
     old = db.session.scalar(select(MacroRevision).filter_by(macro_id=macro.id, revision=revision))
     if old is None:
-        raise ValidationFailed({"revision": f"Macro '{macro.name}' has no revision {revision}."})
+        raise ValidationFailed({"revision": _l("Macro '%(name)s' has no revision %(revision)d.", name=macro.name,
+                                                revision=revision)})
     return save_macro(macro, old.document, by, summary=f"Rolled back to r{revision}.")
 
 
@@ -120,17 +123,17 @@ def macros_for(user: User, ticket: Ticket | None = None) -> list[Macro]:
 
 def availability_problem(macro: Macro, ticket: Ticket, user: User) -> str | None:
     if macro.owner_id is not None and macro.owner_id != user.id:
-        return "This macro is someone else's."
+        return _("This macro is someone else's.")
     if macro.department_id is not None and macro.department_id != ticket.department_id:
-        return "This macro is for another department."
+        return _("This macro is for another department.")
     try:
         predicate = conditions.compile_to_python(macro.condition, current_catalogue())
         if not predicate(conditions.snapshot(ticket, utcnow()), {}):
-            return "This macro is not available for this ticket."
+            return _("This macro is not available for this ticket.")
     except conditions.InvalidCondition as exc:
-        return f"The macro's condition is no longer valid: {exc}"
+        return _("The macro's condition is no longer valid: %(reason)s", reason=str(exc))
     except conditions.ConditionTimeout:
-        return "The macro's condition took too long."
+        return _("The macro's condition took too long.")
     return None
 
 

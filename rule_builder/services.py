@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select
 
 from portal.extensions import db
@@ -63,41 +64,41 @@ def _normalise(data: dict, *, current: Rule | None) -> tuple[dict, dict, Departm
     """(document, errors, department) from form/API/import data. Errors are keyed by row."""
     errors: dict[str, str] = {}
     if not isinstance(data, dict):
-        return {}, {"rule": "A rule must be a JSON object."}, None
+        return {}, {"rule": _l("A rule must be a JSON object.")}, None
     unknown = sorted(set(data) - set(DOCUMENT_KEYS) - {"department_id"})
     if unknown:
-        errors["rule"] = f"Unknown key {unknown[0]!r}."
+        errors["rule"] = _l("Unknown key %(key)s.", key=repr(unknown[0]))
     name = data.get("name")
     name = " ".join(name.split()) if isinstance(name, str) else ""
     if not name:
-        errors["name"] = "A name is required."
+        errors["name"] = _l("A name is required.")
     elif len(name) > NAME_MAX:
-        errors["name"] = f"A name may be at most {NAME_MAX} characters."
+        errors["name"] = _l("A name may be at most %(num)d characters.", num=NAME_MAX)
     else:
         clash = db.session.scalar(select(Rule).where(func.lower(Rule.name) == name.lower()))
         if clash is not None and (current is None or clash.id != current.id):
-            errors["name"] = f"A rule named '{clash.name}' already exists."
+            errors["name"] = _l("A rule named '%(name)s' already exists.", name=clash.name)
     description = data.get("description") or ""
     if not isinstance(description, str) or len(description) > DESCRIPTION_MAX:
-        errors["description"] = f"A description is text of at most {DESCRIPTION_MAX} characters."
+        errors["description"] = _l("A description is text of at most %(num)d characters.", num=DESCRIPTION_MAX)
         description = ""
     trigger = data.get("trigger")
     if trigger not in TRIGGERS:
-        errors["trigger"] = f"Choose a trigger: {', '.join(TRIGGERS)}."
+        errors["trigger"] = _l("Choose a trigger: %(triggers)s.", triggers=", ".join(TRIGGERS))
     enabled = data.get("enabled", True)
     if not isinstance(enabled, bool):
-        errors["enabled"] = "Enabled is true or false."
+        errors["enabled"] = _l("Enabled is true or false.")
     raw_dept = data["department_id"] if "department_id" in data else data.get("department")
     department = None
     if raw_dept not in (None, ""):
         department = find_department(raw_dept)
         if department is None:
-            errors["department"] = f"Unknown department {raw_dept!r}."
+            errors["department"] = _l("Unknown department %(department)s.", department=repr(raw_dept))
     condition = data.get("condition", {"all": []})
     actions = data.get("actions", [])
     catalogue = current_catalogue()
     if not isinstance(condition, dict):
-        errors["condition"] = "A condition must be a JSON object."
+        errors["condition"] = _l("A condition must be a JSON object.")
     else:
         context = "query" if trigger == "time" else "event"
         for error in validate_condition(condition, catalogue, context):
@@ -106,7 +107,7 @@ def _normalise(data: dict, *, current: Rule | None) -> tuple[dict, dict, Departm
         errors[error.path] = error.message
     if trigger == "time" and isinstance(actions, list) and any(
             isinstance(a, dict) and a.get("type") == "stop" for a in actions):
-        errors.setdefault("actions", "Time rules run on their own; stop only applies to event rules.")
+        errors.setdefault("actions", _l("Time rules run on their own; stop only applies to event rules."))
     document = {"name": name, "description": description, "department": department.name if department else None,
                 "trigger": trigger, "enabled": enabled, "condition": condition, "actions": actions}
     return document, errors, department
@@ -209,7 +210,8 @@ def rollback(rule: Rule, revision: int, by: User | None) -> Rule:
     """Make `revision`'s document current again, as a new revision (validated like any save)."""
     old = db.session.scalar(select(RuleRevision).filter_by(rule_id=rule.id, revision=revision))
     if old is None:
-        raise ValidationFailed({"revision": f"Rule '{rule.name}' has no revision {revision}."})
+        raise ValidationFailed({"revision": _l("Rule '%(name)s' has no revision %(revision)d.", name=rule.name,
+                                                revision=revision)})
     before = rule_document(rule)
     if before == old.document:
         return rule
@@ -229,7 +231,7 @@ def reorder(ids: Iterable[int]) -> None:
     by_id = {r.id: r for r in rules}
     unknown = [i for i in ids if i not in by_id]
     if unknown:
-        raise ValidationFailed({"order": f"Unknown rule {unknown[0]}."})
+        raise ValidationFailed({"order": _l("Unknown rule %(rule)s.", rule=unknown[0])})
     ordered = [by_id[i] for i in dict.fromkeys(ids)] + [r for r in rules if r.id not in set(ids)]
     for position, rule in enumerate(ordered):
         rule.position = position
@@ -268,30 +270,32 @@ def import_rules(doc: dict | str | bytes, by: User | None) -> dict[str, list[str
         try:
             doc = json.loads(doc)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValidationFailed({"file": f"Not valid JSON: {exc}."}) from None
+            raise ValidationFailed({"file": _l("Not valid JSON: %(reason)s.", reason=str(exc))}) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
-        raise ValidationFailed({"file": 'Expected {"schema": 1, "rules": [...]}.'})
+        raise ValidationFailed({"file": _l("Expected %(shape)s.", shape='{"schema": 1, "rules": [...]}')})
     if doc.get("schema") != SCHEMA:
-        raise ValidationFailed({"schema": f"Unsupported schema {doc.get('schema')!r}; "
-                                          f"this desk reads schema {SCHEMA}."})
+        raise ValidationFailed({"schema": _l("Unsupported schema %(schema)s; this desk reads schema %(supported)d.",
+                                              schema=repr(doc.get("schema")), supported=SCHEMA)})
     errors: dict[str, str] = {}
     seen: dict[str, int] = {}
     plan = []
     for i, data in enumerate(doc["rules"]):
         name = data.get("name") if isinstance(data, dict) else None
-        label = f"Rule '{name}'" if isinstance(name, str) and name.strip() else f"Rule {i + 1}"
+        label = _l("Rule '%(name)s'", name=name) if isinstance(name, str) and name.strip() else \
+            _l("Rule %(num)d", num=i + 1)
         if not isinstance(data, dict):
-            errors[f"rules.{i}"] = f"{label}: a rule must be a JSON object."
+            errors[f"rules.{i}"] = _l("%(rule)s: a rule must be a JSON object.", rule=label)
             continue
         key = " ".join(name.split()).lower() if isinstance(name, str) else ""
         if key and key in seen:
-            errors[f"rules.{i}.name"] = f"{label}: the name is used twice in the file."
+            errors[f"rules.{i}.name"] = _l("%(rule)s: the name is used twice in the file.", rule=label)
             continue
         seen[key] = i
         existing = db.session.scalar(select(Rule).where(func.lower(Rule.name) == key)) if key else None
         _document, row_errors, _department = _normalise(data, current=existing)
         for path, message in row_errors.items():
-            errors[f"rules.{i}.{path}"] = f"{label}, {_row_name(path)}: {message}"
+            errors[f"rules.{i}.{path}"] = _l("%(rule)s, %(row)s: %(message)s", rule=label, row=_row_name(path),
+                                               message=message)
         plan.append((existing, data))
     if errors:
         raise ValidationFailed(errors)
@@ -314,7 +318,7 @@ def import_rules(doc: dict | str | bytes, by: User | None) -> dict[str, list[str
 
 def _row_name(path: str) -> str:
     if path.startswith("condition."):
-        return f"condition row {path[len('condition.'):]}"
+        return _l("condition row %(row)s", row=path[len("condition."):])
     if path.startswith("actions."):
-        return f"action row {path[len('actions.'):]}"
+        return _l("action row %(row)s", row=path[len("actions."):])
     return path

@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any, Optional
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from portal.extensions import db
 from portal.models import Notification, Priority, Ticket, User, utcnow
@@ -136,7 +137,7 @@ class _Run:
     def _set_field(self, action):
         name, value = action["field"], action.get("value")
         if name not in SETTABLE and not name.startswith("cf."):
-            raise ActionFailed(f"Field {name!r} cannot be set by an action.")
+            raise ActionFailed(_("Field %(field)s cannot be set by an action.", field=repr(name)))
         if name.startswith("cf."):
             values = self.pending.setdefault("custom_fields", dict(self.ticket.custom_fields or {}))
             if value is None:
@@ -155,7 +156,7 @@ class _Run:
             name = action.get("strategy")
             strategy = assignment_strategy(name)
             if strategy is None:
-                raise ActionFailed(f"The assignment strategy {name!r} is not available.")
+                raise ActionFailed(_("The assignment strategy %(name)s is not available.", name=repr(name)))
             self._flush()  # the strategy chooses from the ticket as the earlier actions left it
             decision = dict(strategy(self.ticket, self.context) or {})
             reason = decision.pop("reason", None)
@@ -265,7 +266,7 @@ class _Run:
         try:
             check_url(action["url"], resolve=False)  # literal addresses now; names are resolved when sent
         except UnsafeAddress as exc:
-            raise ActionFailed(f"Webhook refused: {exc}") from None
+            raise ActionFailed(_("Webhook refused: %(reason)s", reason=str(exc))) from None
         rule = self.context.rule
         payload = {
             "event": {"kind": self.context.event_kind, "id": self.context.event_id,
@@ -305,7 +306,7 @@ def email_recipients(ticket: Ticket, action: dict) -> tuple[list[tuple[str, str,
     if to == "customer":
         contact = ticket.contact
         if contact is None or not contact.email:
-            return [], "The ticket's customer has no email address."
+            return [], _("The ticket's customer has no email address.")
         return [(contact.email, contact.language, "")], None
     if to == "address":
         language = ticket.contact.language if ticket.contact else "en"
@@ -313,11 +314,11 @@ def email_recipients(ticket: Ticket, action: dict) -> tuple[list[tuple[str, str,
     if to == "assignee":
         user = ticket.assignee
         if user is None or not user.active:
-            return [], "The ticket has no assignee."
+            return [], _("The ticket has no assignee.")
         return [(user.email, user.language, "")], None
     users = _users_for(ticket, to)
     if not users:
-        return [], "The ticket has no team." if to == "team" else "The department has no supervisor."
+        return [], _("The ticket has no team.") if to == "team" else _("The department has no supervisor.")
     return [(u.email, u.language, f"u{u.id}") for u in users], None
 
 
@@ -325,13 +326,13 @@ def notify_recipients(ticket: Ticket, action: dict) -> tuple[list[User], str | N
     to = action["to"]
     if to == "agent":
         user = db.session.get(User, action.get("agent"))
-        return ([user], None) if user and user.active else ([], "The agent is no longer active.")
+        return ([user], None) if user and user.active else ([], _("The agent is no longer active."))
     if to == "assignee":
         user = ticket.assignee
-        return ([user], None) if user and user.active else ([], "The ticket has no assignee.")
+        return ([user], None) if user and user.active else ([], _("The ticket has no assignee."))
     users = _users_for(ticket, to)
     if not users:
-        return [], "The ticket has no team." if to == "team" else "The department has no supervisor."
+        return [], _("The ticket has no team.") if to == "team" else _("The department has no supervisor.")
     return users, None
 
 

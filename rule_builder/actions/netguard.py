@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 URL_MAX = 2000
 
@@ -36,20 +37,20 @@ class Target:
 
 def parse_url(url: str) -> Target:
     if not isinstance(url, str) or not url.strip():
-        raise UnsafeAddress("A URL is required.")
+        raise UnsafeAddress(_l("A URL is required."))
     if len(url) > URL_MAX:
-        raise UnsafeAddress(f"A URL may be at most {URL_MAX} characters.")
+        raise UnsafeAddress(_l("A URL may be at most %(num)d characters.", num=URL_MAX))
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https"):
-        raise UnsafeAddress("The URL must start with http:// or https://.")
+        raise UnsafeAddress(_l("The URL must start with http:// or https://."))
     if not parts.hostname:
-        raise UnsafeAddress("The URL has no host.")
+        raise UnsafeAddress(_l("The URL has no host."))
     if parts.username or parts.password:
-        raise UnsafeAddress("The URL may not contain a user name or password.")
+        raise UnsafeAddress(_l("The URL may not contain a user name or password."))
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise UnsafeAddress("The URL's port is not valid.") from None
+        raise UnsafeAddress(_l("The URL's port is not valid.")) from None
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
@@ -65,13 +66,16 @@ def refusal(address: str) -> str | None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    for attr, what in (("is_loopback", "a loopback"), ("is_private", "a private"), ("is_link_local", "a link-local"),
-                       ("is_multicast", "a multicast"), ("is_reserved", "a reserved"),
-                       ("is_unspecified", "an unspecified")):
+    for attr, message in (("is_loopback", _l("%(address)s is a loopback address.", address=address)),
+                          ("is_private", _l("%(address)s is a private address.", address=address)),
+                          ("is_link_local", _l("%(address)s is a link-local address.", address=address)),
+                          ("is_multicast", _l("%(address)s is a multicast address.", address=address)),
+                          ("is_reserved", _l("%(address)s is a reserved address.", address=address)),
+                          ("is_unspecified", _l("%(address)s is an unspecified address.", address=address))):
         if getattr(ip, attr):
-            return f"{address} is {what} address."
+            return str(message)
     if not ip.is_global:
-        return f"{address} is not a public address."
+        return str(_l("%(address)s is not a public address.", address=address))
     return None
 
 
@@ -94,10 +98,10 @@ def check_url(url: str, *, resolve: bool = True) -> Target:
     literal = _literal(target.host)
     if literal is not None:
         if reason := refusal(literal):
-            raise UnsafeAddress(f"Webhooks may not call {reason}")
+            raise UnsafeAddress(_l("Webhooks may not call %(reason)s", reason=reason))
         return target
     if target.host.lower() in ("localhost", "localhost.localdomain") or target.host.lower().endswith(".localhost"):
-        raise UnsafeAddress("Webhooks may not call localhost.")
+        raise UnsafeAddress(_l("Webhooks may not call localhost."))
     if resolve:
         try:
             addresses = _resolve(target)
@@ -105,7 +109,7 @@ def check_url(url: str, *, resolve: bool = True) -> Target:
             return target
         for address in addresses:
             if reason := refusal(address):
-                raise UnsafeAddress(f"Webhooks may not call {target.host}: {reason}")
+                raise UnsafeAddress(_l("Webhooks may not call %(host)s: %(reason)s", host=target.host, reason=reason))
     return target
 
 
@@ -113,13 +117,13 @@ def _resolve(target: Target) -> list[str]:
     try:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeAddress(f"{target.host} does not resolve ({exc}).") from None
+        raise UnsafeAddress(_l("%(host)s does not resolve (%(reason)s).", host=target.host, reason=str(exc))) from None
     addresses = []
     for *_, sockaddr in infos:
         if sockaddr[0] not in addresses:
             addresses.append(sockaddr[0])
     if not addresses:
-        raise UnsafeAddress(f"{target.host} does not resolve.")
+        raise UnsafeAddress(_l("%(host)s does not resolve.", host=target.host))
     return addresses
 
 
@@ -130,7 +134,7 @@ def safe_address(target: Target) -> str:
     if not allow_private():
         for address in addresses:
             if reason := refusal(address):
-                raise UnsafeAddress(f"Refused to call {target.host}: {reason}")
+                raise UnsafeAddress(_l("Refused to call %(host)s: %(reason)s", host=target.host, reason=reason))
     return addresses[0]
 
 

@@ -21,6 +21,7 @@ import functools
 from typing import Any, Mapping
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from jinja2 import StrictUndefined, TemplateError, nodes
 from jinja2.filters import FILTERS
 from jinja2.runtime import LoopContext
@@ -71,7 +72,7 @@ def pick(template: str | Mapping[str, str], language: str | None) -> str:
 @functools.lru_cache(maxsize=512)
 def _compile(source: str):
     if len(source) > TEMPLATE_MAX:
-        raise TemplateProblem(f"A template may be at most {TEMPLATE_MAX} characters.")
+        raise TemplateProblem(_l("A template may be at most %(num)d characters.", num=TEMPLATE_MAX))
     env = _environment()
     try:
         tree = env.parse(source)
@@ -79,10 +80,10 @@ def _compile(source: str):
         raise TemplateProblem(_describe(exc)) from None
     for node in tree.find_all(nodes.Node):
         if not isinstance(node, SAFE_NODES):
-            raise TemplateProblem(f"Templates cannot use {_node_name(node)}; "
-                                  "only placeholders, if, for and simple filters.")
+            raise TemplateProblem(_l("Templates cannot use %(what)s; only placeholders, if, for and simple filters.",
+                                     what=_node_name(node)))
         if isinstance(node, nodes.Filter) and node.name not in env.filters:
-            raise TemplateProblem(f"Unknown filter '{node.name}'.")
+            raise TemplateProblem(_l("Unknown filter '%(name)s'.", name=node.name))
         if isinstance(node, nodes.Name) and node.name.startswith("_"):
             raise SecurityError(f"access to '{node.name}' is unsafe.")
     try:
@@ -99,7 +100,7 @@ def render(template: str | Mapping[str, str], context: Mapping[str, Any], langua
     except TemplateProblem:
         raise
     except SecurityError as exc:
-        raise TemplateProblem(f"Refused by the template sandbox: {exc}") from None
+        raise TemplateProblem(_l("Refused by the template sandbox: %(reason)s", reason=str(exc))) from None
     except Exception as exc:  # noqa: BLE001 - whatever a template did, it is the template's fault
         raise TemplateProblem(_describe(exc)) from None
     return text[:RENDERED_MAX]
@@ -116,15 +117,16 @@ def check(template: Any, what: str) -> str | None:
             and all(isinstance(v, str) for v in template.values()):
         variants = {k: v for k, v in template.items()}
     else:
-        return f"{what} must be text, or texts by language ({', '.join(LANGUAGES)})."
+        return _l("%(what)s must be text, or texts by language (%(languages)s).", what=what,
+                  languages=", ".join(LANGUAGES))
     if not any(v.strip() for v in variants.values()):
-        return f"{what} is required."
+        return _l("%(what)s is required.", what=what)
     for lang, source in variants.items():
         label = f"{what} ({lang})" if lang else what
         try:
             _compile(source).render(**sample_context())
         except SecurityError as exc:
-            return f"{label}: refused by the template sandbox: {exc}"
+            return _l("%(what)s: refused by the template sandbox: %(reason)s", what=label, reason=str(exc))
         except TemplateProblem as exc:
             return f"{label}: {exc}"
         except Exception as exc:  # noqa: BLE001

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
 from portal.models import CHANNELS, PRIORITY_KEYS, STATUSES, Department, Team, User
@@ -104,9 +105,9 @@ def validate_actions(actions: Any, catalogue, *, department_id: int | None = Non
     agents named by the actions must belong to it.
     """
     if not isinstance(actions, list):
-        return [ActionError("actions", "Actions must be a list.")]
+        return [ActionError("actions", _l("Actions must be a list."))]
     if len(actions) > ACTIONS_MAX:
-        return [ActionError("actions", f"A rule may have at most {ACTIONS_MAX} actions.")]
+        return [ActionError("actions", _l("A rule may have at most %(num)d actions.", num=ACTIONS_MAX))]
     errors = []
     for i, action in enumerate(actions):
         message = _check(action, catalogue, department_id, allow_stop)
@@ -117,24 +118,24 @@ def validate_actions(actions: Any, catalogue, *, department_id: int | None = Non
 
 def _check(action: Any, catalogue, department_id: int | None, allow_stop: bool) -> str | None:
     if not isinstance(action, Mapping):
-        return "An action must be an object with a type."
+        return _l("An action must be an object with a type.")
     kind = action.get("type")
     if kind not in ACTION_TYPES:
-        return f"Unknown action type {kind!r}."
+        return _l("Unknown action type %(type)s.", type=repr(kind))
     unknown = sorted(set(action) - SETTINGS[kind] - {"type"})
     if unknown:
-        return f"Unknown setting {unknown[0]!r} for {kind}."
+        return _l("Unknown setting %(setting)s for %(type)s.", setting=repr(unknown[0]), type=kind)
     return _CHECKS[kind](action, catalogue, department_id, allow_stop)
 
 
 def _check_set_field(action, catalogue, department_id, _allow_stop):
     field, value = action.get("field"), action.get("value")
     if field == "status":
-        return None if value in STATUSES else f"Unknown status {value!r}."
+        return None if value in STATUSES else _l("Unknown status %(value)s.", value=repr(value))
     if field == "priority":
-        return None if value in PRIORITY_KEYS else f"Unknown priority {value!r}."
+        return None if value in PRIORITY_KEYS else _l("Unknown priority %(value)s.", value=repr(value))
     if field == "channel":
-        return None if value in CHANNELS else f"Unknown channel {value!r}."
+        return None if value in CHANNELS else _l("Unknown channel %(value)s.", value=repr(value))
     if field == "team":
         return None if value is None else _team_problem(value, department_id)
     if field == "assignee":
@@ -142,68 +143,68 @@ def _check_set_field(action, catalogue, department_id, _allow_stop):
     if isinstance(field, str) and field.startswith("cf."):
         from ..catalogue import custom_value_problem
         return custom_value_problem(catalogue, field, value, department_id)
-    return f"Field {field!r} cannot be set by an action." if field else "Choose a field."
+    return _l("Field %(field)s cannot be set by an action.", field=repr(field)) if field else _l("Choose a field.")
 
 
 def _check_assign(action, _catalogue, department_id, _allow_stop):
     given = [k for k in ("agent", "team", "strategy") if action.get(k) is not None]
     if len(given) != 1:
-        return "Assign to exactly one of: an agent, a team, a strategy."
+        return _l("Assign to exactly one of: an agent, a team, a strategy.")
     if given[0] == "agent":
         return _agent_problem(action["agent"], department_id)
     if given[0] == "team":
         return _team_problem(action["team"], department_id)
     if action["strategy"] not in _strategies:
-        return f"Unknown assignment strategy {action['strategy']!r}."
+        return _l("Unknown assignment strategy %(strategy)s.", strategy=repr(action["strategy"]))
     return None
 
 
 def _check_tags(action, *_):
     tags = action.get("tags")
     if not isinstance(tags, list) or not tags:
-        return "List at least one tag."
+        return _l("List at least one tag.")
     for tag in tags:
         if not isinstance(tag, str) or not tag.strip():
-            return "A tag must be non-empty text."
+            return _l("A tag must be non-empty text.")
         if len(" ".join(tag.split())) > TAG_MAX:
-            return f"A tag may be at most {TAG_MAX} characters."
+            return _l("A tag may be at most %(n)d characters.", n=TAG_MAX)
     return None
 
 
 def _check_note(action, *_):
-    return templates.check(action.get("body"), "Note")
+    return templates.check(action.get("body"), _l("Note"))
 
 
 def _check_email(action, _catalogue, _department_id, _allow_stop):
     to = action.get("to")
     if to not in EMAIL_TO:
-        return f"Send to one of: {', '.join(EMAIL_TO)}."
+        return _l("Send to one of: %(choices)s.", choices=", ".join(EMAIL_TO))
     if to == "address":
         problem = email_problem(action.get("address"))
         if problem:
             return problem
     elif action.get("address") is not None:
-        return "An address is only used with to=address."
-    return templates.check(action.get("subject"), "Subject") or templates.check(action.get("body"), "Body")
+        return _l("An address is only used with to=address.")
+    return templates.check(action.get("subject"), _l("Subject")) or templates.check(action.get("body"), _l("Body"))
 
 
 def _check_notify(action, _catalogue, department_id, _allow_stop):
     to = action.get("to")
     if to not in NOTIFY_TO:
-        return f"Notify one of: {', '.join(NOTIFY_TO)}."
+        return _l("Notify one of: %(choices)s.", choices=", ".join(NOTIFY_TO))
     if to == "agent":
         problem = _agent_problem(action.get("agent"), department_id)
         if problem:
             return problem
     elif action.get("agent") is not None:
-        return "An agent is only used with to=agent."
-    return templates.check(action.get("text"), "Text")
+        return _l("An agent is only used with to=agent.")
+    return templates.check(action.get("text"), _l("Text"))
 
 
 def _check_webhook(action, *_):
     secret = action.get("secret")
     if secret is not None and (not isinstance(secret, str) or len(secret) > 200):
-        return "The secret must be text of at most 200 characters."
+        return _l("The secret must be text of at most %(num)d characters.", num=200)
     try:
         check_url(action.get("url"), resolve=True)
     except UnsafeAddress as exc:
@@ -214,14 +215,14 @@ def _check_webhook(action, *_):
 def _check_move(action, _catalogue, _department_id, _allow_stop):
     dept = _get(Department, action.get("department"))
     if dept is None:
-        return "Unknown department."
+        return _l("Unknown department.")
     if action.get("team") is not None:
         return _team_problem(action["team"], dept.id)
     return None
 
 
 def _check_stop(_action, _catalogue, _department_id, allow_stop):
-    return None if allow_stop else "Stop only applies to rules."
+    return None if allow_stop else _l("Stop only applies to rules.")
 
 
 _CHECKS = {"set_field": _check_set_field, "assign": _check_assign, "add_tags": _check_tags,
@@ -238,28 +239,28 @@ def _get(model, value):
 def _team_problem(value, department_id) -> str | None:
     team = _get(Team, value)
     if team is None:
-        return "Unknown team."
+        return _l("Unknown team.")
     if department_id is not None and team.department_id != department_id:
-        return f"Team {team.name} is not part of this rule's department."
+        return _l("Team %(team)s is not part of this rule's department.", team=team.name)
     return None
 
 
 def _agent_problem(value, department_id) -> str | None:
     user = _get(User, value)
     if user is None:
-        return "Unknown agent."
+        return _l("Unknown agent.")
     if not user.active:
-        return f"{user.name} is deactivated."
+        return _l("%(name)s is deactivated.", name=user.name)
     if department_id is not None and not user.is_admin and department_id not in user.department_ids:
-        return f"{user.name} does not work in this rule's department."
+        return _l("%(name)s does not work in this rule's department.", name=user.name)
     return None
 
 
 def email_problem(address: Any) -> str | None:
     if not isinstance(address, str) or not address.strip():
-        return "An email address is required."
+        return _l("An email address is required.")
     try:
         validate_email(address.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        return f"Not a valid email address: {exc}"
+        return _l("Not a valid email address: %(reason)s", reason=str(exc))
     return None

@@ -103,7 +103,7 @@ def toggle(rule_id: int):
         # An old rule that no longer validates (e.g. a deleted team): it can't be switched as it is.
         db.session.rollback()
         rule = db.session.get(Rule, rule_id)
-        message = _("Can't switch this rule until it is fixed: %(reason)s", reason="; ".join(exc.errors.values()))
+        message = _("Can't switch this rule until it is fixed: %(reason)s", reason="; ".join(str(m) for m in exc.errors.values()))
         if htmx:
             return render_template("rule_builder/_toggle.html", rule=rule, error=message), 422
         flash(message, "error")

@@ -122,7 +122,7 @@ def condition_text(cond: Any, fields: Mapping[str, FieldUI], tz: str | None = No
             return _("always") if kind == "all" else _("never")
         parts = [condition_text(c, fields, tz, top=False) for c in items]
         joined = (_(" and ") if kind == "all" else _(" or ")).join(parts)
-        return joined if top or len(parts) == 1 else f"({joined})"
+        return joined if top or len(parts) == 1 else _("(%(items)s)", items=joined)
     if isinstance(cond, Mapping):
         return leaf_text(cond, fields, tz)
     return "?"
