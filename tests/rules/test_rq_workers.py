@@ -2,12 +2,7 @@
 times, each rule fires once per event, each email and webhook goes out once."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from redis import Redis
@@ -20,63 +15,16 @@ from portal.extensions import db
 from portal.models import OutboundMessage, OutboxEvent
 from portal.queue import QUEUE_NAME, get_queue
 from rule_builder.models import RuleFiring
+from worker_procs import event_rows, needs_postgres_and_redis, start_worker, stop, wait_for
 
 from .helpers import leaf, make_rule
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(not (os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL")),
-                       reason="needs TEST_DATABASE_URL and TEST_REDIS_URL (PostgreSQL and Redis)"),
+    needs_postgres_and_redis,
 ]
 DB_BACKENDS = ("postgresql",)  # worker processes must share the database
 TICKETS = 4
-ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 90
-
-
-# Worker handling as in tests/integration/test_rq_worker.py.
-def start_worker(app, tmp_path) -> subprocess.Popen:
-    env = dict(os.environ)
-    for name in ("DESKWRIGHT_ENV", "QUEUE_MODE", "FLASK_APP"):
-        env.pop(name, None)
-    env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=app.config["REDIS_URL"],
-               SECRET_KEY="test-secret-key", INSTANCE_PATH=str(tmp_path / "worker-instance"), PYTHONUNBUFFERED="1")
-    log = (tmp_path / f"worker-{time.monotonic_ns()}.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    proc.log = log
-    return proc
-
-
-def stop(proc: subprocess.Popen) -> str:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    proc.log.close()
-    return Path(proc.log.name).read_text()
-
-
-def wait_for(predicate, what: str, procs=(), timeout: float = TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        for proc in procs:
-            if proc.poll() is not None:
-                pytest.fail(f"worker exited early ({proc.returncode}) while waiting for {what}:\n{stop(proc)}")
-        time.sleep(0.2)
-    outputs = "\n---\n".join(stop(p) for p in procs)
-    pytest.fail(f"timed out waiting for {what}\n{outputs}")
-
-
-def event_rows(ids) -> list[OutboxEvent]:
-    db.session.rollback()  # see what the workers committed
-    db.session.expire_all()
-    return list(db.session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id)))
 
 
 @pytest.fixture
