@@ -58,3 +58,26 @@ clean:
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -o portal/translations/messages.pot portal rule_builder blueprint_designer customer_portal
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
+
+# Rules benchmark (bench/rules, see bench/README.md): the micro benchmark, then end to end on
+# PostgreSQL + Redis. json-logic-qubit and panzi-json-logic both install a top-level `json_logic`
+# package, so each goes into a folder of its own that bench/rules/peers.py imports it from;
+# business-rules comes with the `bench` extra. BENCH_RULES_ARGS / BENCH_E2E_ARGS pass options.
+BENCH_DEPS := bench/rules/.deps
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[bench]'
+	touch $@
+
+$(BENCH_DEPS)/qubit/.installed: | $(BIN)/python
+	$(BIN)/pip install -q --upgrade --target $(BENCH_DEPS)/qubit json-logic-qubit==0.9.1
+	touch $@
+
+$(BENCH_DEPS)/panzi/.installed: | $(BIN)/python
+	$(BIN)/pip install -q --upgrade --target $(BENCH_DEPS)/panzi panzi-json-logic==1.0.1
+	touch $@
+
+.PHONY: bench-rules
+bench-rules: $(VENV)/.installed-bench $(BENCH_DEPS)/qubit/.installed $(BENCH_DEPS)/panzi/.installed
+	$(BIN)/python bench/rules/run.py $(BENCH_RULES_ARGS)
+	$(BIN)/python bench/rules/e2e.py $(BENCH_E2E_ARGS)
