@@ -22,9 +22,9 @@ from portal.services.errors import ValidationFailed
 from portal.services.tickets import Actor
 
 from .actions import ACTION_ERRORS, ActionContext, apply_actions, validate_actions
-from .catalogue import current_catalogue, validate_condition
+from .catalogue import current_catalogue
 from .models import Macro, MacroRevision
-from .services import DESCRIPTION_MAX, NAME_MAX, find_department, summarize
+from .services import DESCRIPTION_MAX, NAME_MAX, condition_errors, find_department, record_revision
 
 MACRO_KEYS = ("name", "description", "department", "shared", "condition", "actions")
 
@@ -59,11 +59,7 @@ def save_macro(macro: Macro | None, data: dict, by: User, *, summary: str | None
     condition = data.get("condition", {"all": []})
     actions = data.get("actions", [])
     catalogue = current_catalogue()
-    if not isinstance(condition, dict):
-        errors["condition"] = _l("A condition must be a JSON object.")
-    else:
-        for error in validate_condition(condition, catalogue, "event"):
-            errors["condition" + (f".{error.path}" if error.path else "")] = error.message
+    errors.update(condition_errors(condition, catalogue, "event"))
     if isinstance(actions, list) and not actions:
         errors["actions"] = _l("A macro needs at least one action.")
     for error in validate_actions(actions, catalogue, department_id=department.id if department else None,
@@ -86,13 +82,7 @@ def save_macro(macro: Macro | None, data: dict, by: User, *, summary: str | None
         macro.owner_id = None
     elif macro.owner_id is None:
         macro.owner_id = by.id if by else None
-    macro.revision += 1
-    macro.updated_at, macro.updated_by_id = now, by.id if by else None
-    db.session.flush()
-    db.session.add(MacroRevision(macro_id=macro.id, revision=macro.revision, document=document,
-                                 author_id=by.id if by else None, created_at=now,
-                                 summary=summary or summarize(old, document)))
-    db.session.flush()
+    record_revision(macro, MacroRevision, "macro_id", document, old, by, now, summary)
     return macro
 
 

@@ -97,12 +97,7 @@ def _normalise(data: dict, *, current: Rule | None) -> tuple[dict, dict, Departm
     condition = data.get("condition", {"all": []})
     actions = data.get("actions", [])
     catalogue = current_catalogue()
-    if not isinstance(condition, dict):
-        errors["condition"] = _l("A condition must be a JSON object.")
-    else:
-        context = "query" if trigger == "time" else "event"
-        for error in validate_condition(condition, catalogue, context):
-            errors["condition" + (f".{error.path}" if error.path else "")] = error.message
+    errors.update(condition_errors(condition, catalogue, "query" if trigger == "time" else "event"))
     for error in validate_actions(actions, catalogue, department_id=department.id if department else None):
         errors[error.path] = error.message
     if trigger == "time" and isinstance(actions, list) and any(
@@ -170,6 +165,30 @@ def _leaf_count(condition: Any) -> int:
 # --------------------------------------------------------------------------------------------
 # Saving
 # --------------------------------------------------------------------------------------------
+def condition_errors(condition: Any, catalogue, context: str) -> dict:
+    """A config's condition problems keyed by row ("condition", "condition.1.0"), as the builder shows them."""
+    if not isinstance(condition, dict):
+        return {"condition": _l("A condition must be a JSON object.")}
+    return {"condition" + (f".{error.path}" if error.path else ""): error.message
+            for error in validate_condition(condition, catalogue, context)}
+
+
+def record_revision(config, revision_model, owner_key: str, document: dict, old: dict | None, by: User | None,
+                    now, summary: str | None) -> None:
+    """Bump a versioned config (a rule, a macro) to its next revision and keep the document: who, when, what.
+
+    `revision_model` is its revision table (RuleRevision, MacroRevision), `owner_key` the column naming the
+    config there ("rule_id", "macro_id").
+    """
+    config.revision += 1
+    config.updated_at, config.updated_by_id = now, by.id if by else None
+    db.session.flush()  # a new config gets its id
+    db.session.add(revision_model(**{owner_key: config.id}, revision=config.revision, document=document,
+                                  author_id=by.id if by else None, created_at=now,
+                                  summary=summary or summarize(old, document)))
+    db.session.flush()
+
+
 def validate_rule(data: dict, rule: Rule | None = None) -> dict:
     """The errors `save_rule` would raise, keyed by row ({} when valid)."""
     return _normalise(data, current=rule)[1]
@@ -192,13 +211,7 @@ def save_rule(rule: Rule | None, data: dict, by: User | None, *, summary: str | 
     rule.name, rule.description, rule.trigger = document["name"], document["description"], document["trigger"]
     rule.department, rule.department_id = department, department.id if department else None
     rule.enabled, rule.condition, rule.actions = document["enabled"], document["condition"], document["actions"]
-    rule.revision += 1
-    rule.updated_at, rule.updated_by_id = now, by.id if by else None
-    db.session.flush()
-    db.session.add(RuleRevision(rule_id=rule.id, revision=rule.revision, document=document,
-                                author_id=by.id if by else None, created_at=now,
-                                summary=summary or summarize(old, document)))
-    db.session.flush()
+    record_revision(rule, RuleRevision, "rule_id", document, old, by, now, summary)
     return rule
 
 
