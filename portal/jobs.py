@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .events import subscribers_for
 from .extensions import db
@@ -24,19 +25,35 @@ def process_event(event_id: int) -> str:
     Each subscriber's work commits on its own together with its delivery row, so a crash
     after subscriber A leaves A done and B to be retried. Raises if any subscriber failed,
     so RQ retries the job with back-off; after the last retry the event stays `failed`.
+
+    Round trips are counted here (this runs once per event): one read of the event, one
+    INSERT ... ON CONFLICT per claim, and the event's own status is written in the last
+    subscriber's transaction when every subscriber is done.
     """
     event = db.session.get(OutboxEvent, event_id)
     if event is None:
         return "missing"
     if event.status == "done":
         return "already done"
-    failures = []
-    for name, handler in subscribers_for(event.kind):
-        if not _claim(event.id, name):
+    # Detached, it keeps its loaded columns across the commits below instead of reloading them.
+    db.session.expunge(event)
+    subscribers = subscribers_for(event.kind, event.payload or {})
+    failures: list[str] = []
+    elsewhere: list[str] = []
+    for index, (name, handler) in enumerate(subscribers):
+        claim = _claim(event.id, name)
+        if claim != "claimed":
+            if claim == "running":
+                elsewhere.append(name)
             continue
+        last = index == len(subscribers) - 1
         try:
             handler(event)
             _finish(event.id, name, "done")
+            if last and not failures and not elsewhere:
+                _mark_event(event.id, "done")
+                db.session.commit()
+                return "done"
             db.session.commit()
         except Exception as exc:  # a subscriber failed: record it, go on with the others
             db.session.rollback()
@@ -44,45 +61,52 @@ def process_event(event_id: int) -> str:
             _finish(event.id, name, "failed", "".join(traceback.format_exception_only(exc)).strip())
             db.session.commit()
             failures.append(name)
-    event = db.session.get(OutboxEvent, event_id)
-    event.attempts += 1
-    finished = set(db.session.scalars(select(OutboxDelivery.subscriber).where(
-        OutboxDelivery.event_id == event_id, OutboxDelivery.status == "done")))
-    elsewhere = [name for name, _ in subscribers_for(event.kind) if name not in finished and name not in failures]
-    if elsewhere and not failures:
+    if failures:
+        _mark_event(event.id, "failed", "failed: " + ", ".join(failures))
+        db.session.commit()
+        raise RuntimeError(f"event {event_id}: subscribers failed: {', '.join(failures)}")
+    if elsewhere:
         # Another worker holds these deliveries: it marks the event done when it finishes. If it
         # died, the event stays pending, so the sweep re-enqueues it until the delivery is stuck
         # long enough (STUCK_AFTER) to be retaken. Marking it done here would lose that work.
+        _mark_event(event.id, None)
         db.session.commit()
         return "running elsewhere: " + ", ".join(elsewhere)
-    if failures:
-        event.status = "failed"
-        event.last_error = "failed: " + ", ".join(failures)
-        db.session.commit()
-        raise RuntimeError(f"event {event_id}: subscribers failed: {', '.join(failures)}")
-    event.status = "done"
-    event.last_error = None
-    event.processed_at = utcnow()
+    _mark_event(event.id, "done")
     db.session.commit()
     return "done"
 
 
-def _claim(event_id: int, subscriber: str) -> bool:
-    """Take a subscriber's turn on an event; False if it is done or another worker holds it."""
-    row = db.session.scalar(select(OutboxDelivery).filter_by(event_id=event_id, subscriber=subscriber))
+def _mark_event(event_id: int, status: str | None, error: str | None = None) -> None:
+    """Count the attempt; with a status, record how it ended."""
+    values: dict = {"attempts": OutboxEvent.attempts + 1}
+    if status is not None:
+        values.update(status=status, last_error=error)
+        if status == "done":
+            values["processed_at"] = utcnow()
+    db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(**values))
+
+
+def _claim(event_id: int, subscriber: str) -> str:
+    """Take a subscriber's turn on an event (committed at once, so other workers see it):
+    "claimed", or "done" / "running" when it is finished or another worker holds it."""
     now = utcnow()
-    if row is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(OutboxDelivery(event_id=event_id, subscriber=subscriber, status="running",
-                                              started_at=now))
-            db.session.commit()
-            return True
-        except IntegrityError:  # another worker inserted it first
-            db.session.rollback()
-            return False
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    inserted = db.session.execute(
+        insert(OutboxDelivery).values(event_id=event_id, subscriber=subscriber, status="running", attempts=1,
+                                      started_at=now)
+        .on_conflict_do_nothing(index_elements=["event_id", "subscriber"]).returning(OutboxDelivery.id)
+    ).scalar()
+    if inserted is not None:
+        db.session.commit()
+        return "claimed"
+    row = db.session.execute(select(OutboxDelivery.id, OutboxDelivery.status, OutboxDelivery.attempts,
+                                    OutboxDelivery.started_at)
+                             .filter_by(event_id=event_id, subscriber=subscriber)).one()
     if row.status == "done":
-        return False
+        db.session.commit()
+        return "done"
     # failed, or running but stuck: retake it with a guarded UPDATE so only one worker wins
     taken = db.session.execute(
         update(OutboxDelivery)
@@ -92,7 +116,7 @@ def _claim(event_id: int, subscriber: str) -> bool:
         .values(status="running", attempts=row.attempts + 1, started_at=now)
     ).rowcount
     db.session.commit()
-    return taken == 1
+    return "claimed" if taken == 1 else "running"
 
 
 def _finish(event_id: int, subscriber: str, status: str, error: str | None = None) -> None:

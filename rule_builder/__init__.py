@@ -36,13 +36,13 @@ def init_app(app: Flask) -> None:
 
     from . import outbound
     from .cli import rules_cli
-    from .engine import EVENT_KINDS, SUBSCRIBER, on_event
+    from .engine import EVENT_KINDS, SUBSCRIBER, on_event, wants_event
     from .seed import seed_demo_rules
     from .time_rules import run_time_rules
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
-    subscribe(SUBSCRIBER, EVENT_KINDS)(on_event)
+    subscribe(SUBSCRIBER, EVENT_KINDS, wants=wants_event)(on_event)
     periodic("time_rules", "TIME_RULES_SECONDS")(run_time_rules)
     periodic("outbound_sweep", "OUTBOUND_SWEEP_SECONDS")(outbound.sweep_outbound)
     outbound.init_app(app)

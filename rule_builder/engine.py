@@ -39,6 +39,7 @@ Semantics (docs/rules.md is written from this):
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Optional
@@ -51,9 +52,10 @@ from sqlalchemy.exc import IntegrityError
 from portal import conditions
 from portal.extensions import db
 from portal.models import OutboxEvent, Ticket, TicketEvent, utcnow
+from portal.services import tickets
 from portal.services.tickets import Actor
 
-from .actions import ACTION_ERRORS, ActionContext, apply_actions, dry_run_scope
+from .actions import ACTION_ERRORS, ActionContext, apply_actions, dry_run_scope, needs_savepoint
 from .catalogue import current_catalogue, matcher_for
 from .models import TRIGGER_OF_KIND, Rule, RuleFiring
 
@@ -95,10 +97,15 @@ def on_event(event: OutboxEvent) -> None:
     run_event(event)
 
 
+def wants_event(kind: str, payload: dict) -> bool:
+    """Events caused by rule actions are not the engine's (re-evaluation covered them): when no
+    other subscriber wants them either, they are never queued (portal.events.subscribe)."""
+    return ((payload or {}).get("actor") or {}).get("origin") != ORIGIN
+
+
 def run_event(event: OutboxEvent, *, dry_run: bool = False) -> RunReport:
     """Run the rules for an outbox event (see the module docstring)."""
-    actor = (event.payload or {}).get("actor") or {}
-    if actor.get("origin") == ORIGIN:
+    if not wants_event(event.kind, event.payload or {}):
         return RunReport(skipped="caused by rules")
     trigger = TRIGGER_OF_KIND.get(event.kind)
     ticket = db.session.get(Ticket, event.ticket_id) if event.ticket_id else None
@@ -150,6 +157,13 @@ class _Run:
         self.event_changes: dict = {}
 
     def run(self, trigger: str, raw_changes: dict) -> RunReport:
+        # All passes' field changes become one version and one ticket.updated event (each History
+        # row still names its rule): one flush and one outbox row per run, not per firing.
+        with tickets.batched(self.ticket, by=Actor(label="rules", origin=ORIGIN), now=self.now) as batch:
+            self.batch = batch
+            return self._run(trigger, raw_changes)
+
+    def _run(self, trigger: str, raw_changes: dict) -> RunReport:
         self.event_changes = raw_changes
         changes = raw_changes
         for number in range(1, max_passes() + 1):
@@ -213,20 +227,29 @@ class _Run:
             dedupe_base=self._dedupe_base(rule), event_kind=self.event.kind if self.event else "time",
             event_id=self.event.id if self.event else None, changes=self.event_changes, rule=rule,
             dry_run=self.dry_run, rollback_dry_run=False, now=self.now)
+        actions_list = list(rule.actions or [])
+        mark = self.batch.mark()
+        # Field changes alone are validated before anything is touched (a refusal leaves the ticket
+        # as it was), so they need no savepoint; outputs and strategies write rows as they go.
+        guarded = needs_savepoint(actions_list) or self.dry_run
         try:
-            with db.session.begin_nested():
-                actions = apply_actions(self.ticket, list(rule.actions or []), actor=actor, context=context)
+            with db.session.begin_nested() if guarded else nullcontext():
+                actions = apply_actions(self.ticket, actions_list, actor=actor, context=context)
                 result = FiringResult(rule, "applied", actions.changes, actions.outputs, stop=actions.stop,
                                       raw_changes=actions.raw_changes, pass_number=number)
                 if not self.dry_run:
                     result.firing = self._firing_row(rule, "applied", actions.changes, actions.outputs)
-                    db.session.flush()
-                    for message in actions.messages:
-                        message.rule_firing_id = result.firing.id
+                    if actions.messages:
+                        db.session.flush()  # the messages point at the firing
+                        for message in actions.messages:
+                            message.rule_firing_id = result.firing.id
         except ACTION_ERRORS as exc:
-            db.session.expire(self.ticket)
+            self.batch.discard_after(mark)
+            if guarded:
+                db.session.expire(self.ticket)
             return self._record_failure(rule, _error_text(exc), number)
         except IntegrityError:
+            self.batch.discard_after(mark)
             if self.event is not None and self._already_fired(rule):
                 db.session.expire(self.ticket)  # another worker fired it for this event meanwhile
                 return FiringResult(rule, "duplicate", pass_number=number)

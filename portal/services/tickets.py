@@ -7,6 +7,7 @@ Services flush; the caller commits. After commit the outbox event goes to the qu
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Optional
@@ -18,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..extensions import db
 from ..models import (CHANNELS, STATUSES, Attachment, Contact, Department, OutboxEvent, Priority, Team,
                       Thread, Ticket, TicketEvent, TicketTag, User, utcnow)
+from ..events import subscribers_for
 from ..queue import note_outbox_event
 from .errors import StaleEdit, ValidationFailed
 from .sanitize import clean_html, html_to_text, text_to_html
@@ -217,24 +219,96 @@ def _set(ticket: Ticket, field: str, value: Any) -> None:
 
 
 def _record(ticket: Ticket, kind: str, diff: dict, actor: Actor, reason: Optional[str], extra: dict | None = None,
-            now: Optional[datetime] = None) -> OutboxEvent:
-    """Audit rows and the outbox event, in the caller's transaction."""
+            now: Optional[datetime] = None, history: list[tuple] | None = None) -> OutboxEvent:
+    """Audit rows and the outbox event, in the caller's transaction.
+
+    `history` (field, old, new, actor, reason) rows replace the ones `diff` would give (a batch
+    records each change under the actor who made it).
+    """
     now = now or utcnow()
     # The outbox row keeps real time even when `now` is backdated (imports, the demo seed):
     # the sweep judges staleness by it. It counts as enqueued at commit (after_commit does that).
     real_now = utcnow()
-    event = OutboxEvent(kind=kind, ticket_id=ticket.id, created_at=real_now, enqueued_at=real_now, payload={
-        "changes": {f: [_raw(old), _raw(new)] for f, (old, new) in diff.items()},
-        "actor": actor.as_payload(), **(extra or {})})
+    payload = {"changes": {f: [_raw(old), _raw(new)] for f, (old, new) in diff.items()},
+               "actor": actor.as_payload(), **(extra or {})}
+    event = OutboxEvent(kind=kind, ticket_id=ticket.id, created_at=real_now, enqueued_at=real_now, payload=payload)
+    wanted = bool(subscribers_for(kind, payload))
+    if not wanted:  # nobody acts on it: kept for the audit trail, never queued
+        event.status, event.processed_at = "done", real_now
     db.session.add(event)
     db.session.flush()
-    for field, (old, new) in diff.items():
+    if history is None:
+        history = [(field, old, new, actor, reason) for field, (old, new) in diff.items()]
+    for field, old, new, who, why in history:
         db.session.add(TicketEvent(
-            ticket_id=ticket.id, outbox_id=event.id, actor_id=actor.user.id if actor.user else None,
-            actor_label=None if actor.user else actor.label, field=field, old_value=_display(field, old),
-            new_value=_display(field, new), reason=reason, version=ticket.version, created_at=now))
-    note_outbox_event(db.session, event.id)
+            ticket_id=ticket.id, outbox_id=event.id, actor_id=who.user.id if who.user else None,
+            actor_label=None if who.user else who.label, field=field, old_value=_display(field, old),
+            new_value=_display(field, new), reason=why, version=ticket.version, created_at=now))
+    if wanted:
+        note_outbox_event(db.session, event.id)
     return event
+
+
+# --------------------------------------------------------------------------------------------
+# Batches: several changes to one ticket as one version and one outbox event
+# --------------------------------------------------------------------------------------------
+BATCH_KEY = "deskwright_ticket_batches"
+
+
+class ChangeBatch:
+    """`update_ticket` calls on one ticket gathered while the batch is open (see `batched`)."""
+
+    def __init__(self, ticket: Ticket, actor: Actor, now: datetime):
+        self.ticket, self.actor, self.now = ticket, actor, now
+        self.history: list[tuple] = []   # (field, old, new, actor, reason) per update, in order
+
+    def mark(self) -> int:
+        return len(self.history)
+
+    def discard_after(self, mark: int) -> None:
+        """Forget the changes recorded after `mark` (the caller rolled them back)."""
+        del self.history[mark:]
+
+    def diff(self) -> dict:
+        merged: dict = {}
+        for field, old, new, _who, _why in self.history:
+            merged[field] = (merged[field][0] if field in merged else old, new)
+        return {f: (old, new) for f, (old, new) in merged.items() if old != new}
+
+    def close(self) -> None:
+        if not self.history:
+            return
+        ticket = self.ticket
+        ticket.version += 1
+        ticket.updated_at = self.now
+        _flush_or_stale(ticket)
+        _record(ticket, "ticket.updated", self.diff(), self.actor, None, now=self.now, history=self.history)
+
+
+@contextmanager
+def batched(ticket: Ticket, *, by: Actor | User | str | None, now: datetime | None = None):
+    """Gather the `update_ticket` calls on `ticket` inside the block into one version bump, one
+    flush and one ticket.updated event (payload actor `by`), written when the block ends; each
+    History row keeps the actor and reason of its own call. The rule engine runs a pass of rules
+    this way. Inside the block changes are validated and applied in memory at once (a refused
+    change raises before touching the ticket); nothing is written if the block raises.
+    """
+    batches = db.session.info.setdefault(BATCH_KEY, {})
+    if id(ticket) in batches:  # nested: the outer batch records everything
+        yield batches[id(ticket)]
+        return
+    batch = batches[id(ticket)] = ChangeBatch(ticket, as_actor(by), now or utcnow())
+    try:
+        yield batch
+        batches.pop(id(ticket), None)
+        batch.close()
+    finally:
+        batches.pop(id(ticket), None)
+
+
+def _open_batch(ticket: Ticket) -> Optional[ChangeBatch]:
+    batches = db.session.info.get(BATCH_KEY)
+    return batches.get(id(ticket)) if batches else None
 
 
 def _apply_status_side_effects(ticket: Ticket, diff: dict, now: datetime) -> None:
@@ -323,14 +397,18 @@ def update_ticket(ticket: Ticket, changes: dict, *, by: Actor | User | str | Non
                 diff[field] = (old, new)
     if not diff:
         return {}
-    now = now or utcnow()
+    batch = _open_batch(ticket)
+    now = now or (batch.now if batch else utcnow())
     for field, (_, new) in diff.items():
         _set(ticket, field, new)
     _apply_status_side_effects(ticket, diff, now)
-    ticket.version += 1
-    ticket.updated_at = now
     if "subject" in diff:
         ticket.search_text = ticket.subject + "\n" + ticket.search_text.split("\n", 1)[-1]
+    if batch is not None:  # written when the batch closes
+        batch.history.extend((field, old, new, actor, reason) for field, (old, new) in diff.items())
+        return diff
+    ticket.version += 1
+    ticket.updated_at = now
     _flush_or_stale(ticket)
     _record(ticket, "ticket.updated", diff, actor, reason, now=now)
     return diff

@@ -53,6 +53,19 @@ class ActionFailed(Exception):
 ACTION_ERRORS = (ActionFailed, templates.TemplateProblem, ValidationFailed)
 
 
+def needs_savepoint(actions: list[dict]) -> bool:
+    """Whether running `actions` may write rows before one of them fails: outputs (notes, emails,
+    webhooks, notifications) and assignment strategies do. Field changes alone don't: they are
+    gathered and validated by one update_ticket call before the ticket is touched."""
+    for action in actions:
+        kind = action.get("type") if isinstance(action, dict) else None
+        if kind in OUTPUT_TYPES or kind not in ACTION_TYPES:
+            return True
+        if kind == "assign" and action.get("agent") is None and action.get("team") is None:
+            return True
+    return False
+
+
 @dataclass
 class ActionContext:
     dedupe_base: str                      # outputs' dedupe keys are "<dedupe_base>:<action index>"

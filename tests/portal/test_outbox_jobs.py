@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from factories import make_ticket
 from portal.extensions import db
 from portal.jobs import STUCK_AFTER, process_event, sweep_outbox
-from portal.models import OutboxDelivery, OutboxEvent, Ticket, utcnow
+from portal.models import OutboxDelivery, OutboxEvent, Ticket, TicketEvent, utcnow
 from portal.queue import JobQueue, get_queue
 
 pytestmark = pytest.mark.integration
@@ -23,6 +23,12 @@ def only_test_subscribers(app, monkeypatch):
     monkeypatch.setattr(events, "_subscribers", {})
 
 
+@pytest.fixture
+def listening(subscriber):
+    """A subscriber that takes every event, so events are written pending and queued."""
+    subscriber("test.listening", lambda event: None)
+
+
 def deliveries(event_id: int) -> dict[str, OutboxDelivery]:
     return {d.subscriber: d for d in db.session.scalars(select(OutboxDelivery).filter_by(event_id=event_id))}
 
@@ -32,16 +38,56 @@ def fresh(event_id: int) -> OutboxEvent:
     return db.session.get(OutboxEvent, event_id)
 
 
-def test_event_without_subscribers_is_done(app, held_events):
+def test_an_event_no_subscriber_takes_is_written_done_and_never_queued(app, held_events):
+    ticket = make_ticket()
+    db.session.commit()
+    assert held_events == []
+    event = db.session.scalars(select(OutboxEvent).filter_by(ticket_id=ticket.id)).one()
+    assert (event.status, event.attempts) == ("done", 0) and event.processed_at is not None
+    # ...but kept: the History rows point at it
+    history = db.session.scalars(select(TicketEvent).filter_by(ticket_id=ticket.id)).all()
+    assert history and {e.outbox_id for e in history} == {event.id}
+
+
+def test_a_pending_event_whose_subscriber_left_is_done(app, subscriber, held_events):
+    """Written while a subscriber wanted it, processed after that subscriber was removed (a deploy)."""
+    from portal import events
+    subscriber("test.gone", lambda event: None)
     make_ticket()
     db.session.commit()
     (event_id,) = held_events
+    events.unsubscribe("test.gone")
     assert fresh(event_id).status == "pending"
     assert process_event(event_id) == "done"
     event = fresh(event_id)
     assert (event.status, event.attempts, event.last_error) == ("done", 1, None)
     assert event.processed_at is not None
     assert process_event(987654) == "missing"
+
+
+def test_wants_decides_at_write_time_and_at_delivery(app, held_events):
+    """A subscriber's `wants(kind, payload)`: unwanted events are not queued, and a wanted event is
+    delivered only to the subscribers that want it."""
+    from portal import events
+    from portal.services.tickets import Actor, update_ticket
+    calls = []
+    events.subscribe("test.humans", ("ticket.updated",),
+                     wants=lambda kind, payload: payload["actor"].get("origin") != "robot")(
+        lambda event: calls.append(("humans", event.id)))
+    events.subscribe("test.robots", ("ticket.updated",),
+                     wants=lambda kind, payload: payload["actor"].get("origin") == "robot")(
+        lambda event: calls.append(("robots", event.id)))
+    ticket = make_ticket()
+    db.session.commit()
+    assert held_events == []  # ticket.created: neither takes it
+    update_ticket(ticket, {"priority": "high"}, by=Actor(label="agent"))
+    db.session.commit()
+    update_ticket(ticket, {"priority": "urgent"}, by=Actor(label="robot", origin="robot"))
+    db.session.commit()
+    human_event, robot_event = held_events
+    assert process_event(human_event) == "done" and process_event(robot_event) == "done"
+    assert calls == [("humans", human_event), ("robots", robot_event)]
+    assert set(deliveries(human_event)) == {"test.humans"} and set(deliveries(robot_event)) == {"test.robots"}
 
 
 def test_a_subscriber_runs_exactly_once_even_if_the_event_is_processed_twice(app, subscriber):
@@ -171,7 +217,7 @@ def strand(event_id: int, seconds_ago: float) -> None:
     db.session.commit()
 
 
-def test_sweep_re_enqueues_stale_pending_events_only(app, held_events):
+def test_sweep_re_enqueues_stale_pending_events_only(app, listening, held_events):
     stale_after = app.config["OUTBOX_STALE_SECONDS"]
     for _ in range(4):
         make_ticket()
@@ -196,7 +242,7 @@ def test_sweep_re_enqueues_stale_pending_events_only(app, held_events):
     assert sweep_outbox() == 1 and held_events == [stale_id, stale_id]
 
 
-def test_a_never_enqueued_event_is_swept(app, held_events):
+def test_a_never_enqueued_event_is_swept(app, listening, held_events):
     make_ticket()
     db.session.commit()
     (event_id,) = held_events
@@ -207,7 +253,7 @@ def test_a_never_enqueued_event_is_swept(app, held_events):
     assert sweep_outbox() == 1 and held_events == [event_id]
 
 
-def test_sweep_processes_through_the_queue(app, held_events, monkeypatch):
+def test_sweep_processes_through_the_queue(app, listening, held_events, monkeypatch):
     make_ticket()
     db.session.commit()
     (event_id,) = held_events
@@ -218,7 +264,7 @@ def test_sweep_processes_through_the_queue(app, held_events, monkeypatch):
     assert sweep_outbox() == 0
 
 
-def test_backdated_changes_keep_real_outbox_time(app, held_events):
+def test_backdated_changes_keep_real_outbox_time(app, listening, held_events):
     """Imports and the demo seed backdate tickets; their events must not look stranded at once."""
     ticket = make_ticket(now=utcnow() - timedelta(days=30))
     db.session.commit()

@@ -289,3 +289,56 @@ def test_rules_that_no_longer_validate_fail_alone(app):
     assert "cf.size" in errors[gone_field.id][1]
     assert "malformed" in errors[malformed.id][1] and "unknown action type 'teleport'" in errors[unknown.id][1]
     assert "'subject' cannot be set" in errors[subject.id][1] and fresh(ticket).subject != "hijacked"
+
+
+def test_a_run_is_one_version_and_one_event_with_each_change_under_its_rule(app, subscriber):
+    """The firings of a run are batched: one version bump and one ticket.updated event (which other
+    subscribers see, the rule engine doesn't queue), while History names the rule of each change."""
+    seen = []
+    subscriber("test.sla", lambda event: seen.append((event.kind, event.payload["changes"],
+                                                       event.payload["actor"])), kinds=("ticket.updated",))
+    make_rule("Raise", actions=[HIGH])
+    make_rule("Tag", actions=[tag("a")])
+    make_rule("Tag more", condition={"all": [leaf("priority", "eq", "high")]}, actions=[tag("b")])
+    ticket = make_ticket()
+    db.session.commit()
+    ticket = fresh(ticket)
+    assert ticket.priority == Priority.HIGH and ticket.tags == ["a", "b"]
+    assert ticket.version == 2  # created at 1, one bump for the whole run
+    (updated,) = db.session.scalars(select(OutboxEvent).filter_by(ticket_id=ticket.id, kind="ticket.updated")).all()
+    assert updated.payload["changes"] == {"priority": [int(Priority.NORMAL), int(Priority.HIGH)], "tags": [[], ["a", "b"]]}
+    assert updated.payload["actor"] == {"user_id": None, "label": "rules", "origin": "rules"}
+    assert seen == [("ticket.updated", updated.payload["changes"], updated.payload["actor"])]
+    rows = [(e.actor_label, e.field, e.new_value, e.outbox_id, e.version) for e in history(ticket)
+            if e.actor_label and e.actor_label.startswith("rule ")]
+    assert rows == [("rule 'Raise' r1", "priority", "high", updated.id, 2),
+                    ("rule 'Tag' r1", "tags", "a", updated.id, 2),
+                    ("rule 'Tag more' r1", "tags", "a, b", updated.id, 2)]
+
+
+def test_without_other_subscribers_rule_made_events_are_never_queued(app, monkeypatch):
+    queued = []
+    queue = app.extensions["deskwright_queue"]
+    real = queue.enqueue_events
+    monkeypatch.setattr(queue, "enqueue_events", lambda ids: (queued.extend(ids), real(ids)))
+    make_rule("Raise", actions=[HIGH])
+    ticket = make_ticket()
+    db.session.commit()
+    kinds = {e.id: (e.kind, e.status) for e in db.session.scalars(select(OutboxEvent).filter_by(ticket_id=ticket.id))}
+    assert sorted(kinds.values()) == [("ticket.created", "done"), ("ticket.updated", "done")]
+    assert [kinds[i][0] for i in queued] == ["ticket.created"]
+
+
+def test_a_field_rule_refused_after_others_keeps_theirs_and_changes_nothing_itself(app):
+    """Field-only rules run without a savepoint: a refusal happens before the ticket is touched."""
+    elsewhere = make_team(make_department(name="Far away"))
+    make_rule("Raise", actions=[HIGH])
+    bad = make_rule("Bad", actions=[tag("from-bad"), {"type": "assign", "team": elsewhere.id}])
+    make_rule("Tag", actions=[tag("ok")])
+    ticket = make_ticket()
+    db.session.commit()
+    ticket = fresh(ticket)
+    assert ticket.priority == Priority.HIGH and ticket.tags == ["ok"] and ticket.team_id is None
+    (failed,) = firings(rule=bad)
+    assert failed.status == "failed" and "team" in failed.error.lower()
+    assert not [e for e in history(ticket) if e.actor_label == "rule 'Bad' r1"]
