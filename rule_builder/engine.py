@@ -39,6 +39,7 @@ Semantics (docs/rules.md is written from this):
 """
 from __future__ import annotations
 
+import weakref
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,7 +47,8 @@ from typing import Callable, Iterable, Optional
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal import conditions
@@ -136,10 +138,36 @@ def run_rules(ticket: Ticket, trigger: str, raw_changes: dict, *, event: OutboxE
 
 def enabled_rules(trigger: str, department_id: int | None) -> list[Rule]:
     """The enabled rules of `trigger` for a ticket in `department_id`, in the admin's order."""
-    return list(db.session.scalars(
-        select(Rule).where(Rule.trigger == trigger, Rule.enabled.is_(True),
-                           or_(Rule.department_id.is_(None), Rule.department_id == department_id))
-        .order_by(Rule.position, Rule.id)))
+    return [rule for rule in _enabled_by_trigger().get(trigger, ())
+            if rule.department_id is None or rule.department_id == department_id]
+
+
+# engine -> (stamp, {trigger: [Rule copies]}). Rules change rarely and every event needs them:
+# loading 50 rows with their JSON cost ~2.5 ms an event, the stamp below ~0.3 ms.
+_rules_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _enabled_by_trigger() -> dict[str, list[Rule]]:
+    """All enabled rules by trigger, as copies outside any session, reloaded when the stamp moves.
+
+    The stamp is (id, revision, position, trigger, department) of every enabled rule: every
+    change to a rule bumps its revision (enabling/disabling too), reordering moves positions,
+    deleting drops a row. It is read in the caller's transaction, so uncommitted changes count.
+    """
+    stamp = tuple(tuple(row) for row in db.session.execute(
+        select(Rule.id, Rule.revision, Rule.position, Rule.trigger, Rule.department_id)
+        .where(Rule.enabled.is_(True)).order_by(Rule.position, Rule.id)))
+    bind = db.session.get_bind()
+    cached = _rules_cache.get(bind)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    by_trigger: dict[str, list[Rule]] = {}
+    columns = [attr.key for attr in sa_inspect(Rule).column_attrs]
+    for rule in db.session.scalars(select(Rule).where(Rule.enabled.is_(True)).order_by(Rule.position, Rule.id)):
+        # Transient copies: read-only for the engine, never attached to (or expired by) a session.
+        by_trigger.setdefault(rule.trigger, []).append(Rule(**{key: getattr(rule, key) for key in columns}))
+    _rules_cache[bind] = (stamp, by_trigger)
+    return by_trigger
 
 
 def max_passes() -> int:
@@ -204,7 +232,7 @@ class _Run:
             result = self._fire(rule, number)
             if result.raw_changes:
                 _merge_changes(pass_changes, result.raw_changes)
-                fresh = conditions.snapshot(self.ticket, self.now)
+                fresh = conditions.snapshot(self.ticket, self.now, previous=snap)
                 changed = [k for k in set(snap) | set(fresh) if snap.get(k) != fresh.get(k)]
                 snap.clear()
                 snap.update(fresh)  # the evaluation reads this dict: later rules see the changes

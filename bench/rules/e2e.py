@@ -18,10 +18,12 @@ PostgreSQL and Redis on 127.0.0.1 (as on the project machines). The script:
      portal.queue.AppWorker: a SimpleWorker running each job in a fresh app context);
   4. drain: with the workers stopped, --tickets tickets are created through
      portal.services.tickets.create_ticket (each commit enqueues its event, as the web app does);
-     then 2 workers start and run the backlog: events/s is the workers' throughput;
+     then 2 workers start and run the backlog: delivered events/s is the workers' throughput (events
+     no subscriber wants, e.g. those the rules' own changes cause, are settled when written, never
+     queued: they are counted apart);
   5. latency: with 2 workers running, --tickets more tickets are created at a steady rate (--rate,
-     default 60% of the drain phase's throughput): p50/p95 from the ticket's commit to its
-     "created" event delivered to the rule engine (OutboxDelivery.finished_at, subscriber "rules").
+     default 40% of the drain phase's throughput: the producer shares the 2 cores): p50/p95 from the
+     ticket's commit to its "created" event delivered to the rule engine (OutboxDelivery.finished_at, subscriber "rules").
 Throughputs are taken over the middle 80% of completions (start-up and tail excluded) and over the
 whole run. Results: a markdown table, and JSON in bench/out/rules_e2e.json.
 """
@@ -360,12 +362,15 @@ def wait_settled(db, q, workers: Workers | None, timeout: float = 900) -> None:
 
 def summarise_events(rows, committed: dict[int, float] | None) -> dict:
     created = [r for r in rows if r[1] == "ticket.created"]
-    all_done = [r for r in rows if r[5] is not None]
+    # Delivered: a worker ran subscribers for it (it has deliveries). The others were settled when
+    # written: no subscriber wants them (the rule-caused ticket.updated events), never queued.
+    delivered_all = [r for r in rows if r[5] is not None and r[6] is not None]
     failed = [r for r in rows if r[3] == "failed"]
     out = {"events": len(rows), "created_events": len(created), "failed": len(failed),
+           "delivered_events": len(delivered_all),
+           "settled_at_write": sum(1 for r in rows if r[3] == "done" and r[6] is None),
            "kinds": {k: sum(1 for r in rows if r[1] == k) for k in sorted({r[1] for r in rows})}}
-    starts = [ts(r[6]) for r in all_done if r[6] is not None]
-    out["all_events"] = rate_of(starts, [ts(r[5]) for r in all_done])
+    out["all_events"] = rate_of([ts(r[6]) for r in delivered_all], [ts(r[5]) for r in delivered_all])
     created_done = [r for r in created if r[5] is not None]
     out["tickets"] = rate_of([ts(r[6]) for r in created_done if r[6]], [ts(r[5]) for r in created_done])
     # How long process_event took, per kind: from the first delivery's claim to the event marked done
@@ -436,8 +441,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--noop-jobs", type=int, default=20_000)
     ap.add_argument("--rate", type=float, default=0.0,
-                    help="latency phase: tickets/s (default: 60%% of what the drain phase sustained, i.e. of "
-                         "its events/s divided by the events per ticket)")
+                    help="latency phase: tickets/s (default: 40%% of what the drain phase sustained, i.e. of "
+                         "its delivered events/s divided by the delivered events per ticket)")
     ap.add_argument("--latency-seconds", type=float, default=120.0,
                     help="latency phase: at most this long (fewer tickets when the rate is low)")
     ap.add_argument("--seed", type=int, default=20261125)
@@ -519,20 +524,23 @@ def main() -> int:
     result["drain"] = drain
     result["load_after_drain"] = os.getloadavg()
     ev, tk = drain["all_events"], drain["tickets"]
-    print(f"  {drain['events']:,} events ({drain['kinds']}), failed {drain['failed']}: "
-          f"{ev['overall']:,.0f} events/s overall, {ev['middle80']:,.0f}/s over the middle 80%; "
+    print(f"  {drain['events']:,} events ({drain['kinds']}): {drain['delivered_events']:,} delivered by the workers, "
+          f"{drain['settled_at_write']:,} settled when written (no subscriber wants them), failed {drain['failed']}: "
+          f"{ev['overall']:,.0f} delivered events/s overall, {ev['middle80']:,.0f}/s over the middle 80%; "
           f"tickets {tk['middle80']:,.0f}/s; firings {drain['firings']}", flush=True)
 
     # -- latency -------------------------------------------------------------------------------
-    # What the workers sustain per ticket: all of a ticket's events (its created event and the updated
-    # events its rule actions cause), i.e. events/s over events per ticket. 60% of that keeps a queue short.
-    per_ticket_events = drain["events"] / max(drain["created_events"], 1)
+    # What the workers sustain per ticket: the delivered events per ticket (its created event, and any
+    # event its rule actions cause that a subscriber wants), i.e. delivered events/s over that. The
+    # producer shares the 2 cores with the workers and PostgreSQL: at 60% of the drain's rate the queue
+    # still grew (p50 2 s); 40% keeps it short, which is what a latency figure should measure.
+    per_ticket_events = drain["delivered_events"] / max(drain["created_events"], 1)
     sustained = ev["overall"] / per_ticket_events if ev["overall"] == ev["overall"] else 10.0
     drain["sustained_tickets_per_s"] = sustained
-    rate = args.rate or max(1.0, 0.6 * sustained)
+    rate = args.rate or max(1.0, 0.4 * sustained)
     n_latency = min(args.tickets, max(50, int(rate * args.latency_seconds)))
     print(f"latency: 2 workers running, creating {n_latency:,} tickets at {rate:.1f}/s "
-          f"(the drain sustained {sustained:.1f} tickets/s: {per_ticket_events:.1f} events per ticket) ...", flush=True)
+          f"(40% of the {sustained:.1f} tickets/s the drain sustained: {per_ticket_events:.1f} delivered events per ticket) ...", flush=True)
     workers = Workers(args.workers, url, args.redis, "latency")
     try:
         time.sleep(3)  # let both workers come up
@@ -570,12 +578,16 @@ def main() -> int:
               f"{noop['enqueue']['batched_per_s']:,.0f}/s |")
         print(f"| RQ no-op jobs, {args.workers} workers (middle 80% / overall) | {noop['middle80']:,.0f}/s / {noop['overall']:,.0f}/s |")
     print(f"| tickets created through the service (one commit each, workers stopped) | {drain['create_per_s']:,.0f}/s |")
-    print(f"| drain: events/s, all kinds (overall / middle 80%) | **{ev['overall']:,.0f}** / {ev['middle80']:,.0f} |")
-    print(f"| drain: created events/s (middle 80% / overall; they run first, FIFO) | {tk['middle80']:,.0f} / "
-          f"{tk['overall']:,.0f} |")
-    print(f"| drain: tickets/s sustained (events/s ÷ {per_ticket_events:.1f} events per ticket) | "
+    print(f"| drain: events delivered by the workers (RQ jobs), per s (overall / middle 80%) | **{ev['overall']:,.0f}** / "
+          f"{ev['middle80']:,.0f} |")
+    print(f"| drain: created events/s (middle 80% / overall) | {tk['middle80']:,.0f} / {tk['overall']:,.0f} |")
+    print(f"| drain: tickets/s sustained (delivered events/s ÷ {per_ticket_events:.1f} per ticket) | "
           f"{sustained:,.1f} |")
-    print(f"| drain: events by kind | {', '.join(f'{k} {v:,}' for k, v in drain['kinds'].items())} |")
+    print(f"| drain: events written, by kind | {', '.join(f'{k} {v:,}' for k, v in drain['kinds'].items())} |")
+    print(f"| drain: of those, settled when written (no subscriber wants them; never queued) | "
+          f"{drain['settled_at_write']:,} |")
+    all_written = drain["events"] / max(ev["seconds"], 1e-9) if ev.get("seconds") else float("nan")
+    print(f"| drain: all events written ÷ the workers' wall time (for comparison only) | {all_written:,.0f}/s |")
     for kind, span in drain["process_ms_by_kind"].items():
         print(f"| drain: process_event for {kind}, mean / p95 (claim → done) | {span['mean']:.1f} / {span['p95']:.1f} ms |")
     if lc:
@@ -584,12 +596,12 @@ def main() -> int:
     if noop:
         ratio = noop["overall"] / ev["overall"] if ev["overall"] else float("nan")
         result["noop_over_events"] = ratio
-        print(f"| RQ no-op limit / our events/s (overall) | {ratio:.2f}× |")
+        print(f"| RQ no-op limit / our delivered events/s (overall) | {ratio:.2f}× |")
     # The drain runs the created events first (FIFO) and the cheaper rule-caused updated events after
     # them, so the whole run (overall) is the fair rate for the mix; the middle 80% leans to one kind.
     ok = ev["overall"] >= GOAL_EVENTS_PER_S
-    print(f"\n- goal ≥ {GOAL_EVENTS_PER_S:.0f} events/s with {args.workers} workers: {'met' if ok else 'MISSED'} "
-          f"({ev['overall']:,.0f}/s overall)" + ("" if engine_ready else " — without the rule engine (not merged yet)"))
+    print(f"\n- goal ≥ {GOAL_EVENTS_PER_S:.0f} delivered events/s with {args.workers} workers: {'met' if ok else 'MISSED'} "
+          f"({ev['overall']:,.0f}/s overall; each created event runs {n_rules} rules and writes their firings)" + ("" if engine_ready else " — without the rule engine (not merged yet)"))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
     print(f"\nresults: {args.json}")

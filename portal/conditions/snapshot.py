@@ -21,15 +21,24 @@ _DATETIMES = frozenset(name for name, (column, _nullable) in COLUMNS.items()
                        if name.endswith("_at"))
 
 
-def snapshot(ticket: Ticket, now: datetime) -> dict[str, Any]:
-    """The ticket as conditions see it at `now` (flushes pending changes to read derived fields)."""
+def snapshot(ticket: Ticket, now: datetime, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ticket as conditions see it at `now` (flushes pending changes to read derived fields).
+
+    `previous`, an earlier snapshot of the same ticket: its derived fields are reused when they
+    cannot have changed (same contact, no new message), saving the query (the rule engine takes a
+    snapshot after every firing).
+    """
     if ticket.id is None:
         db.session.flush()
     values: dict[str, Any] = {"id": ticket.id, "now": now}
     for name, (column, _nullable) in COLUMNS.items():
         values[name] = getattr(ticket, column.key)
-    row = db.session.execute(select(*DERIVED.values()).where(Ticket.id == ticket.id)).one()
-    values.update(zip(DERIVED, row))
+    if (previous is not None and previous.get("id") == ticket.id and previous.get("contact") == values.get("contact")
+            and previous.get("thread_count") == values.get("thread_count") and DERIVED.keys() <= previous.keys()):
+        values.update((name, previous[name]) for name in DERIVED)
+    else:
+        row = db.session.execute(select(*DERIVED.values()).where(Ticket.id == ticket.id)).one()
+        values.update(zip(DERIVED, row))
     values["tags"] = list(ticket.tags)
     for key, value in (ticket.custom_fields or {}).items():
         values[f"cf.{key}"] = value

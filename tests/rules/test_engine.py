@@ -342,3 +342,39 @@ def test_a_field_rule_refused_after_others_keeps_theirs_and_changes_nothing_itse
     (failed,) = firings(rule=bad)
     assert failed.status == "failed" and "team" in failed.error.lower()
     assert not [e for e in history(ticket) if e.actor_label == "rule 'Bad' r1"]
+
+
+def test_the_engine_sees_every_rule_change_at_once(app):
+    """Enabled rules are cached per process; a save, a disable, a reorder or a delete is seen by the
+    next event (the cache's fingerprint moves)."""
+    from rule_builder.services import delete_rule, save_rule
+    first = make_rule("First", actions=[tag("one")])
+    second = make_rule("Second", actions=[tag("two")])
+    assert committed_ticket().tags == ["one", "two"]
+    save_rule(first, {**first_doc(first), "actions": [tag("uno")]}, None)
+    db.session.commit()
+    assert committed_ticket().tags == ["two", "uno"]
+    set_enabled(second, False, None)
+    db.session.commit()
+    assert committed_ticket().tags == ["uno"]
+    set_enabled(second, True, None)
+    reorder([second.id, first.id])
+    third = make_rule("Third", actions=[{"type": "set_field", "field": "priority", "value": "low"}, tag("three")])
+    db.session.commit()
+    ticket = committed_ticket()
+    assert ticket.tags == ["three", "two", "uno"] and ticket.priority == Priority.LOW
+    assert [f.rule_id for f in firings(ticket=ticket)] == [second.id, first.id, third.id]
+    delete_rule(third)
+    db.session.commit()
+    assert committed_ticket().tags == ["two", "uno"]
+
+
+def committed_ticket():
+    ticket = make_ticket()
+    db.session.commit()  # the sync queue runs the rules at commit
+    return fresh(ticket)
+
+
+def first_doc(rule):
+    return {"name": rule.name, "description": rule.description, "department_id": rule.department_id,
+            "trigger": rule.trigger, "enabled": rule.enabled, "condition": rule.condition, "actions": rule.actions}
