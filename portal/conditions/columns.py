@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ARRAY, Float, String, and_, case, cast, exists, func, literal, select
+from sqlalchemy import ARRAY, Float, String, and_, case, cast, exists, func, literal, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from ..models import Account, Contact, ContactIdentity, Thread, Ticket
+from .fields import CUSTOM_KEY
 
 # Fields stored in a tickets column: name -> (column, may be NULL)
 COLUMNS: dict[str, tuple[Any, bool]] = {
@@ -84,16 +85,27 @@ def _compile_sqlite(element, compiler, **kw):
     return compiler.process(element.sqlite.self_group(), **kw)
 
 
+def _key_literal(text: str):
+    """The key written into the SQL text, not bound as a parameter: an expression index on a custom
+    field (portal.fields) matches a query only when both spell the same constant. Safe because keys
+    are [a-z][a-z0-9_]* (CUSTOM_KEY), checked again here."""
+    if not CUSTOM_KEY.match(text):
+        raise ValueError(f"unsafe custom field key {text!r}")
+    return literal_column(f"'{text}'", String)
+
+
 def _sqlite_path(key: str):
-    return literal(f'$."{key}"', String)  # keys are [a-z0-9_] (fields.CUSTOM_KEY)
+    if not CUSTOM_KEY.match(key):
+        raise ValueError(f"unsafe custom field key {key!r}")
+    return literal_column(f"""'$."{key}"'""", String)
 
 
 def _pg_json(key: str):
-    return Ticket.custom_fields.op("->")(literal(key, String))
+    return Ticket.custom_fields.op("->")(_key_literal(key))
 
 
 def _pg_text(key: str):
-    return Ticket.custom_fields.op("->>", return_type=String)(literal(key, String))
+    return Ticket.custom_fields.op("->>", return_type=String)(_key_literal(key))
 
 
 def _sqlite_type(key: str):
