@@ -78,6 +78,18 @@ def scenarios(order_number: str, dept_id: int) -> list[tuple[str, dict]]:
     out.append(("sort_due", {"view": "open", "sort": "due"}))
     out.append(("deep_open", {"view": "open", "after": None}))
     out.append(("deep_recent", {"view": "recent", "after": None}))
+    # Custom fields (issue #4; seeded by seed_million.py, defined and indexed by bench/fields_setup.py):
+    # a picklist whose values differ per department, and a number range; filtered and sorted by them.
+    product = "phone_x" if dept_id in (1, 3) else ("subscription" if dept_id == 2 else "express")
+    out.append(("cf_picklist", {"view": "open", f"cf.product": product, "sort": "cf.product"}))
+    out.append(("cf_picklist_desc", {"view": "open", "cf.product": product, "sort": "cf.product:desc"}))
+    out.append(("cf_picklist_updated", {"view": "open", "cf.product": product}))
+    out.append(("cf_range", {"view": "open", "cf.order_total.min": "100", "cf.order_total.max": "250",
+                             "sort": "cf.order_total"}))
+    out.append(("cf_range_desc", {"view": "open", "cf.order_total.min": "100", "cf.order_total.max": "250",
+                                  "sort": "cf.order_total:desc"}))
+    out.append(("cf_range_rare", {"view": "open", "cf.order_total.min": "20000", "sort": "cf.order_total"}))
+    out.append(("cf_sort_only", {"view": "open", "sort": "cf.order_total"}))
     return [(name, args) for name, args in out if not ONLY or name in ONLY]
 
 

@@ -28,6 +28,7 @@ Every agent's password is BENCH_PASSWORD below; `admin@bench.example` is the adm
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import random
@@ -62,6 +63,16 @@ DEPARTMENTS = [  # (name, name_zh, email, share of tickets)
 ]
 TEAMS_PER_DEPT = [("Tier 1", "一线"), ("Tier 2", "二线"), ("VIP", "贵宾")]
 AGENTS_PER_DEPT = 10  # 50 agents + 1 admin
+# Custom fields (issue #4; bench/fields defines them): a picklist whose values differ per department,
+# a number (the order total), a desk-wide picklist and a checkbox. Most tickets have them, not all.
+CF_PRODUCTS = {  # department index (0-based) -> product values
+    0: ["phone_x", "phone_y", "tablet", "watch", "earbuds", "charger", "case", "laptop"],
+    1: ["subscription", "invoice", "refund", "card", "bank_transfer", "coupon"],
+    2: ["phone_x", "phone_y", "tablet", "laptop", "router", "app", "cloud", "firmware", "watch", "tv"],
+    3: ["enterprise", "education", "retail", "partner", "reseller"],
+    4: ["express", "standard", "freight", "pickup", "international", "returns"],
+}
+CF_REGIONS = ["north", "east", "south", "west", "central", "overseas"]
 
 STATUS_OPEN = (("new", 0.20), ("open", 0.45), ("pending", 0.25), ("on_hold", 0.10))
 STATUS_DONE = (("solved", 0.40), ("closed", 0.60))
@@ -325,6 +336,19 @@ THREAD_COLS = ("ticket_id", "kind", "channel", "body_html", "body_text", "author
                "message_id", "delivery_state", "created_at")
 
 
+def custom_values(rng: random.Random, dept_index: int) -> dict:
+    values: dict = {}
+    if rng.random() < 0.9:
+        values["product"] = rng.choice(CF_PRODUCTS[dept_index])
+    if rng.random() < 0.85:  # log-normal order totals: mostly tens to hundreds, a long tail
+        values["order_total"] = round(min(50_000.0, rng.lognormvariate(5.0, 1.2)), 2)
+    if rng.random() < 0.7:
+        values["region"] = rng.choice(CF_REGIONS)
+    if rng.random() < 0.5:
+        values["warranty"] = rng.random() < 0.6
+    return values
+
+
 def make_tickets(first: int, last: int, n_total: int, org: dict, now: datetime):
     """Yield (ticket_row, [thread_rows], [tags]) for ticket ids first..last (inclusive)."""
     rng = random.Random(SEED * 7919 + first)
@@ -334,6 +358,7 @@ def make_tickets(first: int, last: int, n_total: int, org: dict, now: datetime):
     dept_weights = [d[3] for d in DEPARTMENTS]
     dept_ids = org["dept_ids"]
     tag_values, tag_weights = zip(*TAGS)
+    cf_rng = random.Random(SEED * 104729 + first)  # its own stream: the other columns stay as they were
     for tid in range(first, last + 1):
         # created_at grows with the ticket number (the number is the creation order), with jitter.
         created = start + timedelta(seconds=span * (tid - 1) / n_total + rng.uniform(0, 600))
@@ -396,7 +421,8 @@ def make_tickets(first: int, last: int, n_total: int, org: dict, now: datetime):
             updated = updated + (now - updated) * rng.random()
         resolved = updated if status in ("solved", "closed") else None
         search_text = "\n".join([subj, *bodies])[:SEARCH_TEXT_MAX]
-        row = (tid, subj, status, priority, channel, dept, team, assignee, contact, "{}",
+        row = (tid, subj, status, priority, channel, dept, team, assignee, contact,
+               json.dumps(custom_values(cf_rng, dept_ids.index(dept))),
                created + timedelta(hours=RESPOND_HOURS[priority]), created + timedelta(hours=RESOLVE_HOURS[priority]),
                created, updated, first_resp, resolved, last_cust, last_agent, len(threads), search_text,
                1 + len(threads) + (1 if assignee else 0))

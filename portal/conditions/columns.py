@@ -108,35 +108,53 @@ def _pg_text(key: str):
     return Ticket.custom_fields.op("->>", return_type=String)(_key_literal(key))
 
 
+def _word(text: str):
+    """A fixed word of these expressions, inline for the same reason as the key (_key_literal)."""
+    return literal_column(f"'{text}'", String)
+
+
 def _sqlite_type(key: str):
-    return func.coalesce(func.json_type(Ticket.custom_fields, _sqlite_path(key)), "")
+    return func.coalesce(func.json_type(Ticket.custom_fields, _sqlite_path(key)), _word(""))
 
 
 def _pg_type(key: str):
-    return func.coalesce(func.json_typeof(_pg_json(key)), "")
+    return func.coalesce(func.json_typeof(_pg_json(key)), _word(""))
 
 
 def cf_text(key: str) -> ColumnElement:
     """A custom field's value if it is a JSON string, else NULL."""
     return PerDialect(
-        case((_sqlite_type(key) == "text", func.json_extract(Ticket.custom_fields, _sqlite_path(key))),
+        case((_sqlite_type(key) == _word("text"), func.json_extract(Ticket.custom_fields, _sqlite_path(key))),
              else_=None),
-        case((_pg_type(key) == "string", _pg_text(key)), else_=None), String())
+        case((_pg_type(key) == _word("string"), _pg_text(key)), else_=None), String())
 
 
 def cf_number(key: str) -> ColumnElement:
     """A custom field's value if it is a JSON number, else NULL."""
     return PerDialect(
-        case((_sqlite_type(key).in_(("integer", "real")), func.json_extract(Ticket.custom_fields, _sqlite_path(key))),
-             else_=None),
-        case((_pg_type(key) == "number", cast(_pg_text(key), Float)), else_=None), Float())
+        case((_sqlite_type(key).in_((_word("integer"), _word("real"))),
+              func.json_extract(Ticket.custom_fields, _sqlite_path(key))), else_=None),
+        case((_pg_type(key) == _word("number"), cast(_pg_text(key), Float)), else_=None), Float())
 
 
 def cf_is(key: str, value: bool) -> ColumnElement:
     """The custom field holds JSON true (or false)."""
     word = "true" if value else "false"
-    return PerDialect(_sqlite_type(key) == word,
-                      and_(_pg_type(key) == "boolean", func.coalesce(_pg_text(key), "") == word))
+    return PerDialect(_sqlite_type(key) == _word(word),
+                      and_(_pg_type(key) == _word("boolean"), func.coalesce(_pg_text(key), _word("")) == _word(word)))
+
+
+# How a custom field of each condition type is ordered and indexed (queue sorting, range filters,
+# and the expression index portal.fields creates for a filterable field): the very expressions the
+# condition compiler filters on, so one index serves both. None: not sortable.
+def cf_order_expression(key: str, condition_type: str) -> ColumnElement | None:
+    if condition_type == "number":
+        return cf_number(key)
+    if condition_type in ("date", "datetime"):
+        return binary_text(cf_text(key))  # ISO text: code-point order is time order
+    if condition_type in ("text", "enum"):
+        return cf_text(key)
+    return None
 
 
 def cf_has_element(key: str, values=None) -> ColumnElement:

@@ -92,7 +92,7 @@ class _SqlCompiler:
         if spec.custom:
             if spec.type == "number":
                 return cf_number(spec.key), True
-            return (func.coalesce(cf_text(spec.key), ""), False) if spec.type == "enum" else (cf_text(spec.key), True)
+            return cf_text(spec.key), True  # enums too: the expression a filterable field's index is on
         if spec.name in COLUMNS:
             return COLUMNS[spec.name]
         expr = DERIVED[spec.name]
