@@ -23,6 +23,14 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave admin-made indexes alone: `ix_tickets_cf_*` exist in the database (made when a custom field is
+    marked filterable) but never in the models, so autogenerate would otherwise propose dropping them."""
+    if type_ == "index" and reflected and name and name.startswith("ix_tickets_cf_"):
+        return False
+    return True
+
+
 def get_engine():
     return current_app.extensions['migrate'].db.engine
 
@@ -104,6 +112,7 @@ def run_migrations_online():
             connection=connection,
             target_metadata=get_metadata(),
             render_item=render_item,
+            include_object=include_object,
             **conf_args
         )
 

@@ -38,6 +38,8 @@ def create_app(config: Any = None) -> Flask:
     job_queue.init_app(app)
     from .conditions import init_app as init_conditions
     init_conditions(app)
+    from .fields import init_app as init_fields
+    init_fields(app)
 
     from .auth import init_app as init_auth
     init_auth(app)

@@ -160,6 +160,12 @@ class PgDatabase:
         """
         statements = [f'DELETE FROM "{self.schema}"."{t}"' for t in self.delete_order]
         statements += [f"SELECT setval('\"{self.schema}\".\"{q}\"', 1, false)" for q in self.sequences]
+        # Indexes made at run time for filterable custom fields (portal/fields/indexes.py) are DDL,
+        # which DELETE leaves behind: the next test would find another test's index.
+        statements.append(
+            "DO $$DECLARE found record; BEGIN FOR found IN SELECT indexname FROM pg_indexes "
+            f"WHERE schemaname = '{self.schema}' AND starts_with(indexname, 'ix_tickets_cf_') LOOP "
+            f"EXECUTE 'DROP INDEX \"{self.schema}\".' || quote_ident(found.indexname); END LOOP; END$$")
         with self.admin.connect() as conn:
             conn.execute(text("SET lock_timeout = '15s'"))  # a leaked session fails loudly, not forever
             conn.execute(text("; ".join(statements)))

@@ -12,6 +12,7 @@ import itertools
 import re
 
 from portal.extensions import db
+from portal.fields.services import save_field
 from portal.models import Account, Contact, ContactIdentity, Department, Team, User
 from portal.services import accounts
 from portal.services.tickets import create_ticket
@@ -106,6 +107,19 @@ def make_ticket(**overrides):
         overrides["department"] = make_department()
     overrides.setdefault("by", "customer")
     return create_ticket(**overrides)
+
+
+def make_field(key: str, type: str = "text", *, options=None, department_options=None, by=None, **kw):
+    """A custom field through `portal.fields.services.save_field`: `make_field("size", "picklist",
+    options=["S", "M"], department_options={books: ["S"]})`. Options may be bare values (the label is
+    the value) or {"value", "label", "label_zh"}; a dependent picklist's are {parent value: [...]}.
+    Other settings (required, validation, visibility, parent_key, currency, ...) go in **kw."""
+    data = {"key": key, "type": type, "label": key.replace("_", " ").capitalize(), **kw}
+    if options is not None:
+        data["options"] = options
+    if department_options:
+        data["department_options"] = {str(getattr(d, "id", d)): o for d, o in department_options.items()}
+    return save_field(None, data, by)
 
 
 # ------------------------------------------------------------------------------------------

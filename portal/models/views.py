@@ -25,7 +25,7 @@ class SavedView(db.Model):
     owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))  # NULL: shared
     department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
     condition: Mapped[dict] = mapped_column(JSON, default=dict)
-    sort: Mapped[str] = mapped_column(String(20), default="updated")
+    sort: Mapped[str] = mapped_column(String(80), default="updated")  # or "cf.<key>[:desc]"
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

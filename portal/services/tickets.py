@@ -20,6 +20,7 @@ from ..extensions import db
 from ..models import (CHANNELS, STATUSES, Attachment, Contact, Department, OutboxEvent, Priority, Team,
                       Thread, Ticket, TicketEvent, TicketTag, User, utcnow)
 from ..events import subscribers_for
+from ..fields.ticket_values import check_custom_values
 from ..queue import note_outbox_event
 from .errors import StaleEdit, ValidationFailed
 from .sanitize import clean_html, html_to_text, text_to_html
@@ -151,6 +152,12 @@ def _normalise(changes: dict, ticket: Optional[Ticket]) -> dict:
             out["team"] = team = None
         if assignee is not None and not _works_in(assignee, dept) and "assignee" not in changes:
             out["assignee"] = assignee = None
+    if "custom_fields" in out and "custom_fields" not in errors:
+        # Only the keys whose value changes are checked, against the (new) department's options.
+        current = dict(ticket.custom_fields or {}) if ticket is not None else {}
+        out["custom_fields"], problems = check_custom_values(current, out["custom_fields"],
+                                                             dept.id if dept is not None else None)
+        errors.update(problems)
     if dept is not None and team is not None and team.department_id != dept.id:
         errors["team"] = _l("Team %(team)s is not part of %(dept)s.", team=team.label, dept=dept.label)
     if assignee is not None and "assignee" in out:

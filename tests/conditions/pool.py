@@ -3,6 +3,11 @@
 `crafted`: named tickets with the values the operator table (test_operators.py) expects answers for;
 every other ticket has neutral values there. `filler`: seeded random tickets (mixed case and width,
 Chinese, junk custom-field values, missing contacts...) for the property tests.
+
+The custom fields are defined (the ticket service checks every value it is given); values the service
+refuses - wrong JSON types, blanks, values another department offers - are written to the column as
+they are (`raw_custom_fields`), as rows from before a field changed or from a direct import would
+hold them: conditions must still answer for those tickets.
 """
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from factories import make_account, make_agent, make_contact, make_department, make_team, make_ticket
+from factories import make_account, make_agent, make_contact, make_department, make_field, make_team, make_ticket
 from portal.conditions import Catalogue, CustomFieldSpec, snapshot
 from portal.extensions import db
 from portal.models import ContactIdentity, Ticket
@@ -57,6 +62,7 @@ def custom_fields(d1: int, d2: int) -> list[CustomFieldSpec]:
 def build_pool() -> Pool:
     d1, d2 = make_department(name="Support"), make_department(name="Billing")
     make_department(name="Empty")
+    _define_fields(d1, d2)
     t1, t2 = make_team(department=d1, name="Tier 1"), make_team(department=d2, name="Invoices")
     a1 = make_agent(departments=[d1], name="Agent One")
     a2 = make_agent(departments=[d2], name="Agent Two")
@@ -76,13 +82,15 @@ def build_pool() -> Pool:
 
     ids = {}
 
-    def ticket(name, *, created, replies=(), **kw):
+    def ticket(name, *, created, replies=(), raw_custom_fields=None, **kw):
         kw.setdefault("subject", "Neutral subject")
         kw.setdefault("body", "Nothing to see")
         kw.setdefault("department", d1)
         made = make_ticket(now=NOW - created, **kw)
         for kind, body, ago in replies:
             add_thread(made, kind=kind, body=body, by="customer" if kind == "customer" else a1, now=NOW - ago)
+        if raw_custom_fields is not None:
+            made.custom_fields = {**made.custom_fields, **raw_custom_fields}
         ids[name] = made.id
         return made
 
@@ -98,12 +106,12 @@ def build_pool() -> Pool:
            priority="urgent", channel="portal", contact=contacts["vip"], team=t2, assignee=a2, created=100 * H,
            resolution_due_at=NOW + 5 * H, replies=[("reply", "We are on it", 90 * H),
                                                   ("customer", "还没有收到 REFUND", 20 * H)],
-           custom_fields={"order_total": "12", "warranty": 1, "colors": "red", "size": 5})
+           raw_custom_fields={"order_total": "12", "warranty": 1, "colors": "red", "size": 5})
     ticket("invoice", subject="Invoice request", body="Please send the VAT invoice", department=d2, status="solved",
            priority="low", channel="api", created=timedelta(minutes=10), custom_fields={})
     ticket("old_closed", subject="Hello", body="Hi", status="closed", channel="phone", contact=contacts["own_standard"],
            created=500 * H, replies=[("note", "internal only", 400 * H)],
-           custom_fields={"note": "", "colors": [], "size": ""})
+           raw_custom_fields={"note": "", "colors": [], "size": ""})
     ticket("login", subject="Login problem", body="Cannot log in. Error 500 since Tuesday.", status="on_hold",
            channel="portal", contact=contacts["blank_tier"], created=50 * H, first_response_due_at=NOW + H,
            tags=["login", "bug"], replies=[("customer", "Still broken!", 3 * H)],
@@ -121,12 +129,24 @@ def build_pool() -> Pool:
     return pool
 
 
+def _define_fields(d1, d2) -> None:
+    """The fields of `custom_fields()`, with the same values per department."""
+    make_field("size", "picklist", options=["S", "M", "L", "XL"], department_options={d1: ["S", "M", "L"],
+                                                                                      d2: ["M", "XL"]})
+    make_field("order_total", "decimal")
+    make_field("warranty", "checkbox")
+    make_field("colors", "multiselect", options=["red", "green", "blue"])
+    make_field("note", "text")
+    make_field("ship_date", "date")
+    make_field("seen_at", "datetime")
+
+
 WORDS = ["refund", "Refund", "REFUND", "ｒｅｆｕｎｄ", "退款", "invoice", "发票", "login", "Login", "error 500",
          "手机发热", "phone overheating", "PHONE", "order", "so1234", "Ｅｒｒｏｒ", "100%", "a_b", "dark mode", "深色模式"]
 
 
 def _filler(rng: random.Random, d1, d2, t1, t2, a1, a2, contacts, ticket) -> None:
-    """40 seeded random tickets for the property tests."""
+    """40 seeded random tickets for the property tests (custom values written as they are, junk included)."""
     for n in range(40):
         dept = rng.choice([d1, d2])
         team = rng.choice([None, t1 if dept is d1 else t2])
@@ -158,4 +178,4 @@ def _filler(rng: random.Random, d1, d2, t1, t2, a1, a2, contacts, ticket) -> Non
                contact=rng.choice([None, *contacts]), tags=rng.sample(["refund", "vip", "bug", "login", "spam"],
                                                                       rng.randint(0, 2)),
                resolution_due_at=rng.choice([None, NOW + timedelta(minutes=rng.randint(-3000, 3000))]),
-               custom_fields=custom, replies=replies)
+               raw_custom_fields=custom, replies=replies)

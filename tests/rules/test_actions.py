@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from factories import make_agent, make_contact, make_department, make_team, make_ticket
-from portal.conditions import CustomFieldSpec, register_custom_field_provider, standard_catalogue
+from factories import make_agent, make_contact, make_department, make_field, make_team, make_ticket
+from portal.conditions import standard_catalogue
 from portal.extensions import db
 from portal.models import Notification, OutboundMessage, Priority, Thread, TicketEvent
 from portal.queue import PENDING_KEY
@@ -34,11 +34,10 @@ def desk(app):
 
 @pytest.fixture
 def sizes(desk):
-    register_custom_field_provider(lambda: [CustomFieldSpec("size", "picklist", "Size",
-                                                            {desk["dept"].id: ["S", "M", "L"]}),
-                                            CustomFieldSpec("order_total", "number", "Order total")])
-    yield
-    register_custom_field_provider(None)
+    make_field("size", "picklist", options=["S", "M", "L"])
+    make_field("order_total", "number")
+    make_field("note", "text")
+    db.session.commit()
 
 
 def run_rule(actions, desk, **ticket_kw):
