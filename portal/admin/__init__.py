@@ -64,5 +64,7 @@ def in_admin_area(endpoint: str | None = None) -> bool:
 def init_app(app: Flask) -> None:
     from .views import bp
     from . import agent_views, department_views, team_views  # noqa: F401  (their routes join bp)
+    from . import fields
+    fields.init_app(app)  # custom fields and layouts: their routes join bp too
     app.register_blueprint(bp)
     app.jinja_env.globals.update(admin_tabs=admin_tabs, in_admin_area=in_admin_area)
