@@ -5,6 +5,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from .views import bp
     from .ticket_views import bp as ticket_bp
+    from . import custom_field_views  # noqa: F401  (its routes live on the ticket blueprint)
     from .saved_view_views import bp as saved_views_bp
     from .notification_views import bp as notifications_bp, unread_count
     from . import hooks

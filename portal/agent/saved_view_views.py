@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..extensions import db, htmx
-from ..services import saved_views, ticket_list
+from ..services import custom_columns, saved_views, ticket_list
 from ..services.saved_views import ViewInput, ViewInvalid
 from .condition_editor import condition_editor
 
@@ -20,6 +20,14 @@ bp = Blueprint("saved_views", __name__, url_prefix="/views")
 
 SORT_LABELS = (("updated", _l("Recently updated")), ("created", _l("Newest")), ("priority", _l("Priority")),
                ("due", _l("Due soonest")))
+
+
+def _custom_sorts():
+    """Each sortable custom field, both ways, as the queue's sort menu offers them."""
+    for f in custom_columns.queue_fields(filterable_only=True):
+        if f.sortable:
+            yield f"cf.{f.key}", _("%(field)s, ascending", field=f.label)
+            yield f"cf.{f.key}:desc", _("%(field)s, descending", field=f.label)
 
 
 def _view_or_404(view_id: int, *, edit: bool = False):
@@ -74,7 +82,7 @@ def _editor_page(view, data: ViewInput, errors: dict | None = None, condition_er
     return render_template(
         "portal/agent/view_editor.html", view=view, data=data, errors=errors or {},
         condition_html=editor.render(data.condition, list(condition_errors or []), name="condition", context="query"),
-        sorts=SORT_LABELS, can_share=saved_views.can_share(current_user),
+        sorts=[*SORT_LABELS, *_custom_sorts()], can_share=saved_views.can_share(current_user),
         share_departments=saved_views.shareable_departments(current_user),
         can_edit=view is None or saved_views.can_edit(current_user, view)), status
 

@@ -4,9 +4,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db, htmx
-from ..models import OPEN_STATUSES, PRIORITY_KEYS, STATUSES, Attachment, Contact, Ticket, TicketEvent
+from ..models import OPEN_STATUSES, PRIORITY_KEYS, STATUSES, Attachment, Ticket, TicketEvent
 from ..services import tickets as ticket_service
 from ..services.attachments import attachment_path, store_uploads
+from ..fields.runtime import build_form
+from ..services.contacts import find_or_create_contact
 from ..services.errors import StaleEdit, ValidationFailed
 from ..services.scoping import can_see_ticket, departments_for, get_ticket_or_404
 
@@ -35,8 +37,9 @@ def ticket_context(ticket: Ticket, **extra) -> dict:
             select(Ticket).where(Ticket.contact_id == ticket.contact_id, Ticket.id != ticket.id)
             .order_by(Ticket.updated_at.desc()).limit(8)))
         other = [t for t in other if can_see_ticket(current_user, t)]
-    return dict(ticket=ticket, options=field_options(ticket), other_tickets=other, open_statuses=OPEN_STATUSES,
-                max_upload=current_app.config["MAX_ATTACHMENT_BYTES"], **extra)
+    from .custom_field_views import custom_fields_context  # that module imports this one
+    return dict(options=field_options(ticket), other_tickets=other, open_statuses=OPEN_STATUSES,
+                max_upload=current_app.config["MAX_ATTACHMENT_BYTES"], **custom_fields_context(ticket), **extra)
 
 
 @bp.get("/<int:number>")
@@ -144,37 +147,45 @@ def reply(number: int):
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
-    """An agent opens a ticket for a customer (a phone call, a walk-in)."""
+    """An agent opens a ticket for a customer (a phone call, a walk-in), with the custom fields of
+    the chosen department's layout."""
     from .forms import NewTicketForm
     form = NewTicketForm.for_user(current_user)
-    if form.validate_on_submit():
+    first = form.department.choices[0].value if form.department.choices else None
+    department_id = form.department.data if form.is_submitted() else first
+    fields = build_form(department_id, "agent", {}, request.form if form.is_submitted() else None,
+                        ticket_fields={"priority": form.priority.data, "channel": form.channel.data})
+    submitted = form.is_submitted()
+    valid = form.validate_on_submit()
+    fields_valid = fields.validate() if submitted else False  # both run, so every error shows at once
+    if valid and fields_valid:
         try:
             contact = find_or_create_contact(form.contact_email.data, form.contact_name.data)
             attachments = store_uploads(request.files.getlist("attachments"))
             ticket = ticket_service.create_ticket(
                 subject=form.subject.data, body=form.body.data, department=form.department.data,
                 priority=form.priority.data, channel=form.channel.data, contact=contact, by=current_user,
-                attachments=attachments)
+                attachments=attachments, custom_fields={k: v for k, v in fields.clean.items() if v is not None})
             db.session.commit()
             return redirect(url_for("tickets.show", number=ticket.id))
         except ValidationFailed as exc:
             db.session.rollback()
             from ..forms import apply_service_errors
             apply_service_errors(form, exc.errors)
-    return render_template("portal/ticket/new.html", form=form), 400 if form.errors or form.form_errors else 200
+    failed = form.errors or form.form_errors or (submitted and fields.errors)
+    return render_template("portal/ticket/new.html", form=form, cf_form=fields), 400 if failed else 200
 
 
-def find_or_create_contact(email: str, name: str | None) -> Contact:
-    from ..models import ContactIdentity
-    email = email.strip().lower()
-    identity = db.session.scalar(select(ContactIdentity).filter_by(kind="email", value=email))
-    if identity:
-        return identity.contact
-    contact = Contact(name=(name or "").strip() or email.split("@")[0])
-    contact.identities.append(ContactIdentity(kind="email", value=email))
-    db.session.add(contact)
-    db.session.flush()
-    return contact
+@bp.get("/new/custom-fields")
+@login_required
+def new_custom_fields():
+    """The custom fields of the department picked on the new-ticket form (HTMX, on change)."""
+    department_id = request.args.get("department", type=int)
+    if department_id not in {d.id for d in departments_for(current_user)}:
+        abort(404)
+    fields = build_form(department_id, "agent", {}, ticket_fields={"priority": request.args.get("priority"),
+                                                                 "channel": request.args.get("channel")})
+    return render_template("portal/ticket/_new_custom_fields.html", cf_form=fields)
 
 
 @bp.get("/attachments/<int:attachment_id>/<path:filename>")

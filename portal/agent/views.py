@@ -1,12 +1,15 @@
-"""The queue: built-in views, filters, bulk actions."""
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext as _, ngettext
+"""The queue: built-in views, filters, bulk actions, CSV export."""
+import tempfile
+from datetime import datetime
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask_babel import get_timezone, gettext as _, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db, htmx
 from ..models import CHANNELS, PRIORITY_KEYS, STATUSES, Department, Team, Ticket, User
-from ..services import saved_views, ticket_list
+from ..services import custom_columns, saved_views, ticket_export, ticket_list
 from ..services.errors import ValidationFailed
 from ..services.scoping import departments_for, ticket_scope
 from ..services.tickets import bulk_update
@@ -41,12 +44,30 @@ def queue_context(query: ticket_list.QueueQuery) -> dict:
     if not current_user.is_admin:
         agents_q = agents_q.where(User.departments.any(Department.id.in_(dept_ids)))
     agents = list(db.session.scalars(agents_q))
+    fields = custom_columns.queue_fields()
+    columns = custom_columns.chosen_columns(_columns_cookie(), fields)
     return dict(query=query, page=page, departments=departments, teams=teams, agents=agents,
+                cf_filters=[f for f in fields if f.field.filterable], cf_fields=fields, cf_columns=columns,
+                cf_text=custom_columns.ValueText(columns), cf_values=_custom_values(query),
                 statuses=STATUSES, priorities=PRIORITY_KEYS, channels=CHANNELS, saved_view=saved_view,
                 view_problems=saved_views.condition_problems(saved_view) if saved_view else [],
                 can_edit_view=bool(saved_view and saved_views.can_edit(current_user, saved_view)),
                 can_share=saved_views.can_share(current_user),
                 share_departments=saved_views.shareable_departments(current_user))
+
+
+def _columns_cookie() -> str:
+    """The custom-field columns picked in this request's form (it carries `columns_set`), else the
+    ones remembered in the cookie."""
+    if request.args.get("columns_set"):
+        return ".".join(request.args.getlist("column"))
+    return request.cookies.get(custom_columns.COLUMNS_COOKIE, "")
+
+
+def _custom_values(query: ticket_list.QueueQuery) -> dict[str, list[str]]:
+    """{"cf.<key>" / "cf.<key>.min" / "cf.<key>.max": [values]} to fill the filter inputs back in."""
+    return {name: [str(v) for v in (value if isinstance(value, list) else [value])]
+            for name, value in ticket_list.custom_args(query.custom).items()}
 
 
 @bp.get("/tickets")
@@ -55,13 +76,41 @@ def queue():
     query = ticket_list.QueueQuery.from_args(request.args)
     if query.saved is not None and "sort" not in request.args:
         view = saved_views.get_visible(current_user, query.saved)
-        query.sort = view.sort if view and view.sort in ticket_list.SORTS else query.sort
+        if view and (view.sort in ticket_list.SORTS or ticket_list.custom_sort_field(view.sort)):
+            query.sort = view.sort
     ctx = queue_context(query)
     if htmx and request.args.get("after"):
-        return render_template("portal/agent/_ticket_rows.html", **ctx)   # "load more": rows only
-    if htmx and htmx.target == "queue-results":
-        return render_template("portal/agent/_queue_results.html", **ctx)
-    return render_template("portal/agent/queue.html", **ctx, **nav_context(query))
+        response = current_app.make_response(render_template("portal/agent/_ticket_rows.html", **ctx))
+    elif htmx and htmx.target == "queue-results":
+        response = current_app.make_response(render_template("portal/agent/_queue_results.html", **ctx))
+    else:
+        response = current_app.make_response(render_template("portal/agent/queue.html", **ctx,
+                                                             **nav_context(query)))
+    if request.args.get("columns_set"):  # remember the picked columns for this browser (a year)
+        response.set_cookie(custom_columns.COLUMNS_COOKIE, ".".join(c.key for c in ctx["cf_columns"]),
+                            max_age=365 * 86400, httponly=True, samesite="Lax",
+                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
+
+
+@bp.get("/tickets/export.csv")
+@login_required
+def export():
+    """The queue as it is filtered and sorted now, every page up to EXPORT_MAX_ROWS, as CSV.
+
+    Written to a spooled file inside the request (memory, then disk past 8 MB) rather than streamed:
+    the database work ends with the request instead of following a slow download."""
+    query = ticket_list.QueueQuery.from_args(request.args)
+    if query.saved is not None and saved_views.get_visible(current_user, query.saved) is None:
+        abort(404)
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+b")
+    for chunk in ticket_export.export_csv(query, current_user, get_timezone(),
+                                          limit=current_app.config["EXPORT_MAX_ROWS"]):
+        out.write(chunk.encode("utf-8"))
+    out.seek(0)
+    stamp = datetime.now(get_timezone()).strftime("%Y%m%d-%H%M")
+    return send_file(out, mimetype="text/csv", as_attachment=True, download_name=f"tickets-{stamp}.csv",
+                     max_age=0)
 
 
 @bp.get("/tickets/counts")

@@ -47,6 +47,12 @@ def _conditions():
     return conditions
 
 
+def _custom_sort(sort: str) -> bool:
+    """A sort by a custom field the queue can sort on ("cf.order_total:desc")."""
+    from .ticket_list import custom_sort_field  # ticket_list builds on this module
+    return custom_sort_field(sort) is not None
+
+
 def catalogue():
     """The desk's field catalogue (standard fields, plus custom fields from the registered provider)."""
     conditions = _conditions()
@@ -127,7 +133,7 @@ def _check(user: User, data: ViewInput, view: SavedView | None) -> tuple[dict, l
         errors["name"] = _("Give the view a name.")
     elif len(name) > NAME_MAX:
         errors["name"] = _("Use at most %(num)d characters.", num=NAME_MAX)
-    if data.sort not in SORTS:
+    if data.sort not in SORTS and not _custom_sort(data.sort):
         errors["sort"] = _("Choose how to sort.")
     if data.shared:
         if not can_share(user):
@@ -294,6 +300,7 @@ def condition_from_query(q, user: User) -> dict:
     if q.text:
         parts.append({"any": [{"field": f, "op": "contains", "value": q.text}
                               for f in ("subject", "body", "last_message")]})
+    parts.extend(getattr(q, "custom", None) or [])  # custom-field filters are condition rows already
     return {"all": parts}
 
 

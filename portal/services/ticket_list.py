@@ -326,7 +326,7 @@ def fetch_page(q: QueueQuery, user: User, *, page_size: int = 50, now: datetime 
     # What each row shows, loaded in a handful of IN queries instead of one per row.
     stmt = stmt.options(selectinload(Ticket.contact).selectinload(Contact.account),
                         selectinload(Ticket.assignee), selectinload(Ticket.department),
-                        selectinload(Ticket.tag_rows))
+                        selectinload(Ticket.team), selectinload(Ticket.tag_rows))
     rows = list(db.session.scalars(stmt))
     next_cursor = None
     if len(rows) > page_size:

@@ -150,6 +150,14 @@
     $$(".tab").forEach((t) => { t.classList.toggle("active", t === tab); t.setAttribute("aria-selected", t === tab); });
   });
 
+  // Picking queue columns: mark the request so the server remembers them. Capture phase, so the
+  // marker is on before htmx (listening on the form) sends the change.
+  document.addEventListener("change", (e) => {
+    if (!e.target.matches("input[name=column]")) return;
+    const marker = e.target.form && e.target.form.querySelector("[data-columns-set]");
+    if (marker) marker.disabled = false;
+  }, true);
+
   // Debounced search-as-you-type for the queue filter
   let timer;
   document.addEventListener("input", (e) => {

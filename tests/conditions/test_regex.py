@@ -34,7 +34,13 @@ texts = st.text(alphabet=st.sampled_from(list("abceikosz-:2 错误订单01234567
 def test_the_prefilter_never_changes_an_answer(pattern, text):
     assume(regexes.problem(pattern) is None)  # as saved conditions are
     folded = fold(text)
-    assert regexes.search(pattern, folded) == (regexes.compiled(pattern).search(folded) is not None)
+    try:
+        answer = regexes.search(pattern, folded)
+    except regexes.ConditionTimeout:
+        # The run-time bound (0.05 s) hit on a loaded machine by a catastrophic pattern such as
+        # '(a(a|.*|a)*(a)|a)?aaa*': the rule is logged as failed, not answered wrongly.
+        assume(False)
+    assert answer == (regexes.compiled(pattern).search(folded) is not None)
 
 
 def test_prefilter_examples():
