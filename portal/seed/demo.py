@@ -21,7 +21,7 @@ import click
 from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import Account, Contact, ContactIdentity, Department, OutboxEvent, Skill, Team, User, utcnow
+from ..models import Account, Contact, ContactIdentity, Department, OutboxEvent, Skill, Team, Ticket, User, utcnow
 from ..queue import PENDING_KEY
 from ..services.accounts import create_user
 from ..services.tickets import Actor, add_thread, create_ticket, update_ticket
@@ -116,12 +116,19 @@ class _DemoDesk:
         self._customers()
         db.session.commit()
         self._tickets(tickets)
+        self._custom_fields()
         self._commit()
         # Demo configuration of the feature packages (rules, macros...), added after the history
         # so that none of it claims to have acted on the past.
         for step in seed_steps():
             step()
         db.session.commit()
+
+    def _custom_fields(self) -> None:
+        """Fields, layouts and the tickets' values: part of the history (portal/seed/fields.py)."""
+        from .fields import seed_fields
+        tickets = list(db.session.scalars(select(Ticket).order_by(Ticket.id)))
+        seed_fields(self.depts, random.Random(self.rng.random()), tickets)
 
     def _commit(self) -> None:
         # The services note each outbox id in session.info[PENDING_KEY] for the queue's after_commit

@@ -308,3 +308,24 @@ def test_run_subscribers_hands_the_history_to_the_queue(app, subscriber):
     seed_demo(tickets=3, seed=5, run_subscribers=True)
     ids = list(db.session.scalars(select(OutboxEvent.id).order_by(OutboxEvent.id)))
     assert sorted(seen) == ids  # the sync queue ran every event after commit
+
+
+def test_custom_fields_with_per_department_values_layouts_and_ticket_values(desk):
+    from portal.fields.models import CustomField, FieldDepartmentOptions, Layout
+    from portal.fields.options import values_of
+    fields = {f.key: f for f in db.session.scalars(select(CustomField))}
+    assert {"order_number", "product", "subcategory", "purchase_date", "refund_amount", "warranty"} <= set(fields)
+    assert fields["subcategory"].label_zh == "子类别"
+    lists = {row.department_id: values_of(row.options) for row in
+             db.session.scalars(select(FieldDepartmentOptions).filter_by(field_id=fields["subcategory"].id))}
+    returns, tech = (db.session.scalar(select(Department.id).filter_by(name=n)) for n in ("Returns", "Tech support"))
+    assert "damaged" in lists[returns] and "damaged" not in lists[tech]  # the seed documents' example
+    assert db.session.scalar(select(func.count()).select_from(Layout)) == 4  # the default + 3 departments
+    with_values = [t for t in db.session.scalars(select(Ticket)) if t.custom_fields]
+    assert len(with_values) > TICKETS * 0.7
+    for t in with_values:
+        if "subcategory" in t.custom_fields:
+            dept_list = lists.get(t.department_id)
+            assert dept_list is None or t.custom_fields["subcategory"] in dept_list
+    # the history's events are settled, as the rest of the seeded history
+    assert db.session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.status != "done")) == 0
