@@ -52,7 +52,7 @@ class Config:
     LOGIN_MAX_FAILURES = 5        # per account+address within the window below
     LOGIN_WINDOW_SECONDS = 15 * 60
     QUEUE_PAGE_SIZE = 50
-    EXPORT_MAX_ROWS = 100_000  # a CSV export of the queue stops here (the API pages through more)
+    EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", 100_000))  # a CSV export of the queue stops here (the API pages through more)
     OUTBOX_SWEEP_SECONDS = 60     # how often the sweep re-enqueues stranded events
     # An event still pending this long after it was (re-)enqueued is taken as stranded. Long
     # enough that a busy queue's backlog isn't enqueued again and again; handlers are

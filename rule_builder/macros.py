@@ -24,7 +24,9 @@ from portal.services.tickets import Actor
 from .actions import ACTION_ERRORS, ActionContext, apply_actions, validate_actions
 from .catalogue import current_catalogue
 from .models import Macro, MacroRevision
-from .services import DESCRIPTION_MAX, NAME_MAX, condition_errors, find_department, record_revision
+from portal.models.revisions import record_revision
+
+from .services import DESCRIPTION_MAX, NAME_MAX, condition_errors, find_department, summarize
 
 MACRO_KEYS = ("name", "description", "department", "shared", "condition", "actions")
 
@@ -82,7 +84,7 @@ def save_macro(macro: Macro | None, data: dict, by: User, *, summary: str | None
         macro.owner_id = None
     elif macro.owner_id is None:
         macro.owner_id = by.id if by else None
-    record_revision(macro, MacroRevision, "macro_id", document, old, by, now, summary)
+    record_revision(macro, MacroRevision, "macro_id", document, by, now, summary or summarize(old, document))
     return macro
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models import Department, Ticket, User, UTCDateTime, utcnow
+from portal.models.revisions import RevisionColumns
 
 TRIGGERS = ("created", "updated", "customer_replied", "agent_replied", "csat_received", "time")
 EVENT_TRIGGERS = TRIGGERS[:-1]
@@ -55,17 +56,9 @@ class Rule(db.Model):
         return f"<Rule {self.id} {self.name!r} r{self.revision}>"
 
 
-class RuleRevision(db.Model):
+class RuleRevision(RevisionColumns, db.Model):
     __tablename__ = "rule_revisions"
-    id: Mapped[int] = mapped_column(primary_key=True)
     rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id", ondelete="CASCADE"))
-    revision: Mapped[int] = mapped_column(Integer)
-    document: Mapped[dict] = mapped_column(JSON)  # the rule as export_rules writes it
-    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    summary: Mapped[str] = mapped_column(Text, default="")
-
-    author: Mapped[Optional[User]] = relationship()
     __table_args__ = (db.UniqueConstraint("rule_id", "revision", name="uq_rule_revisions_rule_revision"),)
 
 
@@ -137,15 +130,7 @@ class Macro(db.Model):
         return f"<Macro {self.id} {self.name!r} r{self.revision}>"
 
 
-class MacroRevision(db.Model):
+class MacroRevision(RevisionColumns, db.Model):
     __tablename__ = "macro_revisions"
-    id: Mapped[int] = mapped_column(primary_key=True)
     macro_id: Mapped[int] = mapped_column(ForeignKey("macros.id", ondelete="CASCADE"))
-    revision: Mapped[int] = mapped_column(Integer)
-    document: Mapped[dict] = mapped_column(JSON)
-    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    summary: Mapped[str] = mapped_column(Text, default="")
-
-    author: Mapped[Optional[User]] = relationship()
     __table_args__ = (db.UniqueConstraint("macro_id", "revision", name="uq_macro_revisions_macro_revision"),)

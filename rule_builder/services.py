@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, or_, select
 
 from portal.extensions import db
 from portal.models import Department, User, utcnow
+from portal.models.revisions import record_revision
 from portal.services.errors import ValidationFailed
 
 from .actions import validate_actions
@@ -173,22 +174,6 @@ def condition_errors(condition: Any, catalogue, context: str) -> dict:
             for error in validate_condition(condition, catalogue, context)}
 
 
-def record_revision(config, revision_model, owner_key: str, document: dict, old: dict | None, by: User | None,
-                    now, summary: str | None) -> None:
-    """Bump a versioned config (a rule, a macro) to its next revision and keep the document: who, when, what.
-
-    `revision_model` is its revision table (RuleRevision, MacroRevision), `owner_key` the column naming the
-    config there ("rule_id", "macro_id").
-    """
-    config.revision += 1
-    config.updated_at, config.updated_by_id = now, by.id if by else None
-    db.session.flush()  # a new config gets its id
-    db.session.add(revision_model(**{owner_key: config.id}, revision=config.revision, document=document,
-                                  author_id=by.id if by else None, created_at=now,
-                                  summary=summary or summarize(old, document)))
-    db.session.flush()
-
-
 def validate_rule(data: dict, rule: Rule | None = None) -> dict:
     """The errors `save_rule` would raise, keyed by row ({} when valid)."""
     return _normalise(data, current=rule)[1]
@@ -211,7 +196,7 @@ def save_rule(rule: Rule | None, data: dict, by: User | None, *, summary: str | 
     rule.name, rule.description, rule.trigger = document["name"], document["description"], document["trigger"]
     rule.department, rule.department_id = department, department.id if department else None
     rule.enabled, rule.condition, rule.actions = document["enabled"], document["condition"], document["actions"]
-    record_revision(rule, RuleRevision, "rule_id", document, old, by, now, summary)
+    record_revision(rule, RuleRevision, "rule_id", document, by, now, summary or summarize(old, document))
     return rule
 
 

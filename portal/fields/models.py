@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..models import Department, User, UTCDateTime, utcnow
+from ..models.revisions import RevisionColumns
 
 # Who sees a field: agents only; customers see it read-only; customers may fill it in.
 VISIBILITIES = ("agents", "customers_see", "customers_edit")
@@ -76,17 +77,9 @@ class FieldDepartmentOptions(db.Model):
                                           name="uq_field_department_options_field_department"),)
 
 
-class FieldRevision(db.Model):
+class FieldRevision(RevisionColumns, db.Model):
     __tablename__ = "field_revisions"
-    id: Mapped[int] = mapped_column(primary_key=True)
     field_id: Mapped[int] = mapped_column(ForeignKey("custom_fields.id", ondelete="CASCADE"))
-    revision: Mapped[int] = mapped_column(Integer)
-    document: Mapped[dict] = mapped_column(JSON)  # documents.field_document
-    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    summary: Mapped[str] = mapped_column(Text, default="")
-
-    author: Mapped[Optional[User]] = relationship()
     __table_args__ = (db.UniqueConstraint("field_id", "revision", name="uq_field_revisions_field_revision"),)
 
 
@@ -122,15 +115,7 @@ def stored_layout(department_id: Optional[int]) -> Optional[Layout]:
     return db.session.scalar(select(Layout).where(where))
 
 
-class LayoutRevision(db.Model):
+class LayoutRevision(RevisionColumns, db.Model):
     __tablename__ = "layout_revisions"
-    id: Mapped[int] = mapped_column(primary_key=True)
     layout_id: Mapped[int] = mapped_column(ForeignKey("layouts.id", ondelete="CASCADE"))
-    revision: Mapped[int] = mapped_column(Integer)
-    document: Mapped[dict] = mapped_column(JSON)
-    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    summary: Mapped[str] = mapped_column(Text, default="")
-
-    author: Mapped[Optional[User]] = relationship()
     __table_args__ = (db.UniqueConstraint("layout_id", "revision", name="uq_layout_revisions_layout_revision"),)

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Department, User, utcnow
+from ..models.revisions import record_revision
 from ..services.errors import ValidationFailed
 from . import catalogue, indexes
 from .documents import field_document, summarize_field, summarize_layout
@@ -106,13 +107,7 @@ def _store_department_lists(field: CustomField, lists: dict[int, Any]) -> None:
 
 def _record_field(field: CustomField, document: dict, old: Optional[dict], by: Optional[User], now,
                   summary: Optional[str]) -> None:
-    field.revision += 1
-    field.updated_at, field.updated_by_id = now, by.id if by else None
-    db.session.flush()
-    db.session.add(FieldRevision(field_id=field.id, revision=field.revision, document=document,
-                                 author_id=by.id if by else None, created_at=now,
-                                 summary=summary or summarize_field(old, document)))
-    db.session.flush()
+    record_revision(field, FieldRevision, "field_id", document, by, now, summary or summarize_field(old, document))
     catalogue.forget()
 
 
@@ -202,13 +197,7 @@ def save_layout(department: Department | int | None, document: Any, by: Optional
         layout = Layout(department_id=department_id, is_default=True if department_id is None else None, revision=0)
         db.session.add(layout)
     layout.document = clean
-    layout.revision += 1
-    layout.updated_at, layout.updated_by_id = now, by.id if by else None
-    db.session.flush()
-    db.session.add(LayoutRevision(layout_id=layout.id, revision=layout.revision, document=clean,
-                                  author_id=by.id if by else None, created_at=now,
-                                  summary=summary or summarize_layout(previous, clean)))
-    db.session.flush()
+    record_revision(layout, LayoutRevision, "layout_id", clean, by, now, summary or summarize_layout(previous, clean))
     return layout
 
 
