@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
@@ -47,6 +47,8 @@ def create_app(config: Any = None) -> Flask:
     init_agent(app)
     from .admin import init_app as init_admin
     init_admin(app)
+    from .api import init_app as init_api
+    init_api(app)
     from .cli import init_app as init_cli
     init_cli(app)
     from .templating import init_app as init_templating
@@ -95,14 +97,18 @@ def _register_health(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
+    from .api import problems
+
     @app.errorhandler(404)
-    def not_found(_exc):
-        if request.path.startswith("/api/"):
-            return jsonify(title="Not found", status=404), 404
+    def not_found(exc):
+        if problems.is_api_request():
+            return problems.from_http_exception(exc)
         return render_template("portal/errors/404.html"), 404
 
     @app.errorhandler(403)
-    def forbidden(_exc):
+    def forbidden(exc):
+        if problems.is_api_request():
+            return problems.from_http_exception(exc)
         return render_template("portal/errors/403.html"), 403
 
     @app.errorhandler(CSRFError)

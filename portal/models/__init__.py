@@ -5,14 +5,15 @@ from .notifications import Notification
 from .outbound import OUTBOUND_KINDS, OUTBOUND_STATUSES, OutboundMessage
 from .org import AVAILABILITY, ROLES, Department, LoginAttempt, Skill, Team, User
 from .people import IDENTITY_KINDS, TIERS, Account, Contact, ContactIdentity
-from .tickets import (CHANNELS, OPEN_STATUSES, PRIORITY_KEYS, STATUSES, THREAD_KINDS, Attachment, Priority,
+from .tickets import (CHANNELS, MAX_TICKET_NUMBER, OPEN_STATUSES, PRIORITY_KEYS, STATUSES, THREAD_KINDS, Attachment, Priority,
                       Thread, Ticket, TicketTag)
+from .tokens import ApiToken  # noqa: F401  (REST API tokens)
 from .views import SavedView  # noqa: F401  (saved queue views, issue #3)
 
 __all__ = [
     "UTCDateTime", "utcnow", "EVENT_KINDS", "OutboxDelivery", "OutboxEvent", "TicketEvent", "AVAILABILITY",
     "ROLES", "Department", "LoginAttempt", "Skill", "Team", "User", "IDENTITY_KINDS", "TIERS", "Account",
-    "Contact", "ContactIdentity", "CHANNELS", "OPEN_STATUSES", "PRIORITY_KEYS", "STATUSES", "THREAD_KINDS",
+    "Contact", "ContactIdentity", "CHANNELS", "MAX_TICKET_NUMBER", "OPEN_STATUSES", "PRIORITY_KEYS", "STATUSES", "THREAD_KINDS",
     "Attachment", "Priority", "Thread", "Ticket", "TicketTag", "Notification", "OUTBOUND_KINDS",
     "OUTBOUND_STATUSES", "OutboundMessage",
 ]

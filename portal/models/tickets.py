@@ -38,6 +38,7 @@ class Priority(enum.IntEnum):
 
 
 PRIORITY_KEYS = tuple(p.key for p in Priority)
+MAX_TICKET_NUMBER = 2**31 - 1  # tickets.id is an INTEGER (int4 on PostgreSQL)
 
 
 class Ticket(db.Model):

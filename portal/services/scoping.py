@@ -7,7 +7,7 @@ from flask import abort
 from sqlalchemy import Select, false, select, true
 
 from ..extensions import db
-from ..models import Department, Ticket, User
+from ..models import MAX_TICKET_NUMBER, Department, Ticket, User
 
 
 def ticket_scope(user: User):
@@ -28,6 +28,8 @@ def can_see_ticket(user: User, ticket: Ticket) -> bool:
 
 def get_ticket_or_404(user: User, number: int) -> Ticket:
     """Unknown and forbidden tickets answer the same 404, so subjects never leak."""
+    if not 0 < number <= MAX_TICKET_NUMBER:  # a number the column can't hold: the database would raise
+        abort(404)
     ticket = db.session.get(Ticket, number)
     if ticket is None or not can_see_ticket(user, ticket):
         abort(404)

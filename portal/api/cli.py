@@ -1,0 +1,32 @@
+"""`flask --app wsgi create-token --email E`: an API token for an agent, printed once."""
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import User
+from ..models.tokens import SCOPES
+
+
+@click.command("create-token")
+@click.option("--email", required=True, help="The agent the token acts as.")
+@click.option("--name", default="", help="What the token is for (shown in lists).")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(SCOPES),
+              help="Repeatable; default: all scopes.")
+@with_appcontext
+def create_token_command(email, name, scopes):
+    """Create an API token; the secret is printed once and never stored."""
+    from ..services.api_tokens import create_token
+    from ..services.errors import ValidationFailed
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.BadParameter(f"no agent with the email {email}", param_hint="--email")
+    try:
+        token, secret = create_token(user, name, scopes or SCOPES)
+        db.session.commit()
+    except ValidationFailed as exc:
+        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items())) from None
+    click.echo(secret)
+    click.echo(f"token {token.prefix}… for {user.email}, scopes {' '.join(token.scopes)}", err=True)
