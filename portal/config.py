@@ -52,6 +52,11 @@ class Config:
     LOGIN_MAX_FAILURES = 5        # per account+address within the window below
     LOGIN_WINDOW_SECONDS = 15 * 60
     QUEUE_PAGE_SIZE = 50
+    # Email intake: a bigger message is kept raw and flagged, not parsed; more than MAIL_SENDER_LIMIT
+    # messages taken from one sender within the window are held (a ping-pong storm with an autoresponder).
+    MAX_INBOUND_MAIL_BYTES = int(os.environ.get("MAX_INBOUND_MAIL_BYTES", 50 * 1024 * 1024))
+    MAIL_SENDER_LIMIT = int(os.environ.get("MAIL_SENDER_LIMIT", 20))
+    MAIL_SENDER_WINDOW_SECONDS = int(os.environ.get("MAIL_SENDER_WINDOW_SECONDS", 600))
     EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", 100_000))  # a CSV export of the queue stops here (the API pages through more)
     OUTBOX_SWEEP_SECONDS = 60     # how often the sweep re-enqueues stranded events
     # An event still pending this long after it was (re-)enqueued is taken as stranded. Long

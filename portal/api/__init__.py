@@ -13,7 +13,7 @@ from . import problems
 
 def init_app(app: Flask) -> None:
     from ..extensions import csrf
-    from . import tickets  # noqa: F401  (its routes join bp)
+    from . import mail, tickets  # noqa: F401  (their routes join bp)
     from .cli import create_token_command
     from .views import bp
 

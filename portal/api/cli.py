@@ -7,14 +7,14 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import User
-from ..models.tokens import SCOPES
+from ..models.tokens import DEFAULT_SCOPES, SCOPES
 
 
 @click.command("create-token")
 @click.option("--email", required=True, help="The agent the token acts as.")
 @click.option("--name", default="", help="What the token is for (shown in lists).")
 @click.option("--scope", "scopes", multiple=True, type=click.Choice(SCOPES),
-              help="Repeatable; default: all scopes.")
+              help="Repeatable; default: tickets:read and tickets:write.")
 @with_appcontext
 def create_token_command(email, name, scopes):
     """Create an API token; the secret is printed once and never stored."""
@@ -24,7 +24,7 @@ def create_token_command(email, name, scopes):
     if user is None:
         raise click.BadParameter(f"no agent with the email {email}", param_hint="--email")
     try:
-        token, secret = create_token(user, name, scopes or SCOPES)
+        token, secret = create_token(user, name, scopes or DEFAULT_SCOPES)
         db.session.commit()
     except ValidationFailed as exc:
         raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items())) from None

@@ -5,7 +5,7 @@ it (no 5xx, every response within this schema), so it can't drift from what the 
 """
 from __future__ import annotations
 
-from ..models import CHANNELS, PRIORITY_KEYS, STATUSES
+from ..models import CHANNELS, INBOUND_STATUSES, PRIORITY_KEYS, STATUSES
 from .tickets import LIST_LIMIT_MAX
 
 
@@ -75,6 +75,20 @@ def document() -> dict:
                                   **{k: v for k, v in ERRORS.items() if k in ("401", "403", "422")}},
                 },
             },
+            "/mail/inbound": {
+                "post": {
+                    "operationId": "ingestMail", "summary": "Hand over a raw email (needs the mail:ingest scope)",
+                    "parameters": [{"name": "mailbox", "in": "query", "schema": {"type": "string"},
+                                    "description": "The desk address it was delivered to (default: from To/Cc)."}],
+                    "requestBody": {"required": True, "content": {"message/rfc822": {
+                        "schema": {"type": "string", "format": "binary"}}}},
+                    "responses": {
+                        "201": _json(_ref("Inbound"), "It became a ticket or a reply."),
+                        "200": _json(_ref("Inbound"), "Kept, but not a message (duplicate, ignored, held, flagged)."),
+                        "413": _problem("Over MAX_INBOUND_MAIL_BYTES."),
+                        **{k: v for k, v in ERRORS.items() if k in ("400", "401", "403", "422")}},
+                },
+            },
             "/tickets/{number}": {
                 "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}}],
                 "get": {
@@ -131,6 +145,11 @@ def document() -> dict:
                     "tags": {"type": "array", "items": {"type": "string"}}, "custom_fields": CUSTOM,
                     "version": {"type": "integer", "description": "The version you read: refused (409) if "
                                                                      "the ticket changed since."}}},
+                "Inbound": {"type": "object", "required": ["inbound_message", "status", "ticket", "problem"],
+                            "properties": {
+                                "inbound_message": {"type": "integer"},
+                                "status": {"type": "string", "enum": list(INBOUND_STATUSES)},
+                                "ticket": _nullable({"type": "integer"}), "problem": _nullable({"type": "string"})}},
                 "Problem": {"type": "object", "required": ["type", "title", "status"], "properties": {
                     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
                     "detail": {"type": "string"},

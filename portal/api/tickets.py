@@ -23,6 +23,7 @@ from ..services.contacts import find_or_create_contact
 from ..services.errors import StaleEdit, ValidationFailed
 from ..services.scoping import departments_for, get_ticket_or_404, ticket_scope
 from .auth import current_agent, requires
+from .inputs import invalid, no_other_parameters
 from .problems import ApiProblem
 from .serialize import ticket_json
 from .views import bp
@@ -35,19 +36,8 @@ UPDATE_MEMBERS = {"subject", "status", "priority", "department", "team", "assign
                   "version"}
 
 
-def invalid(errors: dict) -> ApiProblem:
-    return ApiProblem(422, "Unprocessable Content", "Some values were not accepted; see errors.", errors)
-
-
-def _no_other_parameters(allowed: frozenset[str] = frozenset()) -> None:
-    """A misspelt parameter (`?limt=5`) is refused, not silently ignored."""
-    unknown = sorted(set(request.args) - allowed)
-    if unknown:
-        raise invalid({name: "Unknown parameter." for name in unknown})
-
-
 def _body(allowed: set[str]) -> dict:
-    _no_other_parameters()
+    no_other_parameters()
     if not request.is_json:
         raise ApiProblem(415, "Unsupported Media Type", "Send the request body as application/json.")
     data = request.get_json(silent=True)
@@ -178,7 +168,7 @@ def create_ticket():
 @bp.get("/tickets/<int:number>")
 @requires("tickets:read")
 def get_ticket(number: int):
-    _no_other_parameters()
+    no_other_parameters()
     return jsonify(ticket_json(get_ticket_or_404(current_agent(), number)))
 
 
@@ -239,7 +229,7 @@ def update_ticket(number: int):
 @requires("tickets:read")
 def list_tickets():
     """Newest first, `limit` per page; `cursor` from the previous page; `filter` a condition (JSON)."""
-    _no_other_parameters(LIST_PARAMETERS)
+    no_other_parameters(LIST_PARAMETERS)
     errors: dict[str, Any] = {}
     limit = request.args.get("limit", "25")
     cursor = request.args.get("cursor")

@@ -1,6 +1,7 @@
 """All models, importable from one place (Alembic autogenerate sees them through here)."""
 from .base import UTCDateTime, utcnow
 from .events import EVENT_KINDS, OutboxDelivery, OutboxEvent, TicketEvent
+from .mail import INBOUND_STATUSES, InboundMessage, Mailbox  # noqa: F401  (email intake)
 from .notifications import Notification
 from .outbound import OUTBOUND_KINDS, OUTBOUND_STATUSES, OutboundMessage
 from .org import AVAILABILITY, ROLES, Department, LoginAttempt, Skill, Team, User

@@ -183,6 +183,7 @@ class Attachment(db.Model):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    content_id: Mapped[Optional[str]] = mapped_column(String(255))  # an inline image's cid: in the HTML
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     thread: Mapped[Optional[Thread]] = relationship(back_populates="attachments")

@@ -17,7 +17,8 @@ from ..extensions import db
 from .base import UTCDateTime, utcnow
 from .org import User
 
-SCOPES = ("tickets:read", "tickets:write")
+SCOPES = ("tickets:read", "tickets:write", "mail:ingest")
+DEFAULT_SCOPES = ("tickets:read", "tickets:write")  # mail:ingest only when asked for (an MTA's token)
 
 
 class ApiToken(db.Model):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import User, utcnow
-from ..models.tokens import SCOPES, ApiToken
+from ..models.tokens import DEFAULT_SCOPES, SCOPES, ApiToken
 from .errors import ValidationFailed
 
 PREFIX = "dw_"
@@ -22,7 +22,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(user: User, name: str = "", scopes: Iterable[str] = SCOPES) -> tuple[ApiToken, str]:
+def create_token(user: User, name: str = "", scopes: Iterable[str] = DEFAULT_SCOPES) -> tuple[ApiToken, str]:
     """A new token for `user` (flushed; the caller commits) and its secret, shown once and never stored."""
     scopes = list(dict.fromkeys(scopes))
     errors = {}

@@ -59,16 +59,29 @@ def check_uploads(files: list[FileStorage]) -> list[tuple[FileStorage, bytes, st
 
 def store_uploads(files: list[FileStorage]) -> list[Attachment]:
     """Check, then write the files and return unsaved Attachment rows for the ticket service."""
-    rows = []
-    root = storage_root()
-    for _upload, data, display, ctype in check_uploads(files):
-        key = f"{secrets.token_hex(2)}/{secrets.token_hex(16)}"
-        path = root / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        rows.append(Attachment(filename=display, content_type=ctype, size=len(data),
-                               sha256=hashlib.sha256(data).hexdigest(), storage_key=key))
-    return rows
+    return [store_bytes(display, data, ctype) for _upload, data, display, ctype in check_uploads(files)]
+
+
+def store_bytes(filename: str, data: bytes, content_type: str, content_id: str | None = None) -> Attachment:
+    """Write one file under a random key; an unsaved Attachment row for the ticket service."""
+    key = f"{secrets.token_hex(2)}/{secrets.token_hex(16)}"
+    path = storage_root() / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return Attachment(filename=filename[:255], content_type=content_type[:120], size=len(data),
+                      sha256=hashlib.sha256(data).hexdigest(), storage_key=key,
+                      content_id=content_id[:255] if content_id else None)
+
+
+def mail_attachment_problem(filename: str, data: bytes, content_type: str) -> str | None:
+    """Why a mailed file can't be kept as an attachment (it stays in the raw message), or None."""
+    limit = current_app.config["MAX_ATTACHMENT_BYTES"]
+    ctype = _content_type(filename, content_type)
+    if len(data) > limit:
+        return str(_l("%(name)s is larger than %(size)s.", name=filename, size=human_size(limit)))
+    if ctype not in set(current_app.config["ALLOWED_ATTACHMENT_TYPES"]):
+        return str(_l("%(name)s: files of type %(type)s are not accepted.", name=filename, type=ctype))
+    return None
 
 
 def attachment_path(attachment: Attachment) -> Path:

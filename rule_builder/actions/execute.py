@@ -30,6 +30,7 @@ from typing import Any, Optional
 from flask import current_app
 from flask_babel import gettext as _
 
+from portal.channels.mail.ingest import automatic_reply_refusal
 from portal.extensions import db
 from portal.models import Notification, Priority, Ticket, User, utcnow
 from portal.queue import PENDING_KEY
@@ -238,6 +239,11 @@ class _Run:
         self.result.outputs.append(output)
 
     def _send_email(self, index, action):
+        if action["to"] == "customer" and (loop := automatic_reply_refusal(self.ticket)):
+            self.result.outputs.append({"type": "send_email", "to": "customer", "status": "skipped", "reason": _(
+                "The customer's last message was automatic (%(reason)s): not answered, so mail can't loop.",
+                reason=loop)})
+            return
         recipients, missing = email_recipients(self.ticket, action)
         if not recipients:
             self.result.outputs.append({"type": "send_email", "to": action["to"], "status": "skipped",

@@ -32,6 +32,7 @@ def desk(app):
     for who, user in (("agent", agent), ("other", other), ("admin", admin)):
         tokens[who] = create_token(user, f"{who} token")[1]
     tokens["reader"] = create_token(agent, "read only", ["tickets:read"])[1]
+    tokens["mta"] = create_token(agent, "mail server", ["mail:ingest"])[1]
     db.session.commit()
     return SimpleNamespace(phones=phones, books=books, agent=agent, other=other, admin=admin, tokens=tokens)
 

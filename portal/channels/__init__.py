@@ -1,0 +1,1 @@
+"""Channels through which tickets arrive (email, API, web forms)."""

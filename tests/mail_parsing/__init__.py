@@ -1,0 +1,1 @@
+"""Email parsing (portal.channels.mail): pure Python, no app, no database."""
