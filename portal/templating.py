@@ -1,7 +1,10 @@
 """Template helpers: translated labels for stored keys, times in the viewer's time zone."""
+import html
+import re
 from datetime import datetime
 
 from flask import Flask, request, url_for
+from markupsafe import Markup, escape
 from flask_babel import format_datetime, format_timedelta, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -49,8 +52,28 @@ def modify_query(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+_CID_SOURCE = re.compile(r'src="cid:([^"]+)"')
+
+
+def thread_html(thread) -> Markup:
+    """A message's (sanitised) HTML with its inline images (`src="cid:..."`, as mail sends them)
+    pointing at their saved attachments, which are served only after the ticket's scope check."""
+    body = thread.body_html or ""
+    if "cid:" not in body:
+        return Markup(body)
+    by_cid = {a.content_id: a for a in thread.attachments if a.content_id}
+
+    def swap(match: re.Match) -> str:
+        found = by_cid.get(html.unescape(match.group(1)))
+        if found is None:
+            return match.group(0)
+        url = url_for("tickets.attachment", attachment_id=found.id, filename=found.filename)
+        return f'src="{escape(url)}"'
+    return Markup(_CID_SOURCE.sub(swap, body))
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(local_time=local_time, ago=ago)
+    app.jinja_env.filters.update(local_time=local_time, ago=ago, thread_html=thread_html)
     app.jinja_env.globals.update(
         STATUS_LABELS=STATUS_LABELS, PRIORITY_LABELS=PRIORITY_LABELS, CHANNEL_LABELS=CHANNEL_LABELS,
         ROLE_LABELS=ROLE_LABELS, VIEW_LABELS=VIEW_LABELS, FIELD_LABELS=FIELD_LABELS,

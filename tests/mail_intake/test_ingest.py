@@ -177,3 +177,20 @@ def test_rules_do_not_answer_an_automatic_message(desk):
     skipped = [f for f in db.session.scalars(select(RuleFiring)) if f.ticket_id == robot.ticket_id]
     assert skipped and "automatic" in str(skipped[0].outputs), [f.outputs for f in skipped]
     assert person.ticket_id != robot.ticket_id
+
+
+def test_inline_images_show_in_the_message(desk, client, login):
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = "li@example.com", "returns@desk.example", \
+        "Photo of the damage", make_msgid()
+    msg.set_content("See the photo.")
+    msg.add_alternative('<p>See the photo:</p><img src="cid:photo1@example.com" alt="damage">', subtype="html")
+    msg.get_payload()[1].add_related(b"\x89PNG\r\n\x1a\n fake png", maintype="image", subtype="png",
+                                     cid="<photo1@example.com>", filename="photo.png")
+    record = take(msg)
+    thread = db.session.get(Thread, record.thread_id)
+    [image] = thread.attachments
+    assert image.content_id == "photo1@example.com"
+    login(client, make_agent(departments=[desk[0]]))
+    page = client.get(f"/tickets/{record.ticket_id}").get_data(as_text=True)
+    assert f'src="/tickets/attachments/{image.id}/photo.png"' in page and "cid:" not in page
