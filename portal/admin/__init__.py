@@ -34,6 +34,8 @@ BUILT_IN_TABS = (
     AdminTab("admin.departments", _l("Departments"), "admin.department", 10),
     AdminTab("admin.teams", _l("Teams"), "admin.team", 20),
     AdminTab("admin.agents", _l("Agents"), "admin.agent", 30),
+    AdminTab("admin.inbound_mail", _l("Inbound mail"), "admin.inbound_mail", 60,
+             lambda user: bool(getattr(user, "is_admin", False))),
 )
 
 
@@ -63,7 +65,7 @@ def in_admin_area(endpoint: str | None = None) -> bool:
 
 def init_app(app: Flask) -> None:
     from .views import bp
-    from . import agent_views, department_views, team_views  # noqa: F401  (their routes join bp)
+    from . import agent_views, department_views, mail_views, team_views  # noqa: F401  (their routes join bp)
     from . import fields
     fields.init_app(app)  # custom fields and layouts: their routes join bp too
     app.register_blueprint(bp)

@@ -194,3 +194,23 @@ def test_inline_images_show_in_the_message(desk, client, login):
     login(client, make_agent(departments=[desk[0]]))
     page = client.get(f"/tickets/{record.ticket_id}").get_data(as_text=True)
     assert f'src="/tickets/attachments/{image.id}/photo.png"' in page and "cid:" not in page
+
+
+def test_admins_see_what_needs_a_look_and_download_the_original(app, desk, client, login):
+    from factories import make_admin
+    take(b"\x00 not mail")
+    take(mail(subject="Fine"))
+    agent = make_agent(departments=[desk[0]])
+    admin = make_admin()
+    db.session.commit()
+    login(client, agent)
+    assert client.get("/admin/mail").status_code == 403
+    client = app.test_client()
+    login(client, admin)
+    page = client.get("/admin/mail").get_data(as_text=True)
+    assert "Flagged" in page and "Fine" not in page          # the default list: what needs a look
+    assert "Fine" in client.get("/admin/mail?show=all").get_data(as_text=True)
+    flagged = db.session.scalar(select(InboundMessage).where(InboundMessage.status == "flagged"))
+    raw = client.get(f"/admin/mail/{flagged.id}/raw")
+    assert raw.data == b"\x00 not mail" and raw.headers["Content-Disposition"].startswith("attachment")
+    assert client.get("/admin/mail/999/raw").status_code == 404
