@@ -191,6 +191,20 @@ def rule_actions(rng: random.Random, key: int, cond: dict) -> tuple[int | None, 
     return dept, actions
 
 
+def define_custom_fields(db) -> None:
+    """The fields the generated rules and tickets use, defined as an admin would (validated, revisioned)."""
+    from common import PRODUCTS, REGIONS
+    from portal.fields.services import save_field
+    types = {"number": "decimal", "picklist": "picklist", "bool": "checkbox", "text": "text"}
+    options = {"product": PRODUCTS, "region": REGIONS}
+    for key, ftype in CUSTOM_FIELDS.items():
+        data = {"key": key, "type": types[ftype], "label": key.replace("_", " ").title()}
+        if key in options:
+            data["options"] = [{"value": v, "label": v} for v in options[key]]
+        save_field(None, data, None)
+    db.session.commit()
+
+
 def load_org(db, snaps: list[dict]) -> dict[int, int]:
     """Departments, teams, users, accounts; one contact per generated ticket -> {ticket index: contact id}."""
     from portal.models import Account, Contact, Department, Team, User
@@ -481,8 +495,9 @@ def main() -> int:
     total = 2 * args.tickets
     snaps = make_tickets(total, seed=args.seed)
     contacts = load_org(db, snaps)
+    define_custom_fields(db)
     at_creation = [prepare(creation_snapshot(s)) for s in snaps]
-    custom_ok = bool(app.config.get("BENCH_CUSTOM_FIELDS"))
+    custom_ok = True  # real custom fields (issue #4), defined above
     calib = at_creation[:min(1000, total)]
     rules = make_rules(args.rules, calib, seed=args.seed + 1, evaluate=naive.evaluate,
                        accept=None if custom_ok else (lambda c: not uses_custom_fields(c)))
