@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from portal.extensions import db, htmx
+from portal.services.import_files import read_import_file
 from portal.forms import apply_service_errors
 from portal.models import utcnow
 from portal.services.errors import ValidationFailed
@@ -36,7 +37,6 @@ from .summary import TRIGGER_HINTS, TRIGGER_LABELS, condition_text, rule_text
 bp = Blueprint("rules", __name__, url_prefix="/admin/rules", template_folder="../templates")
 bp.before_request(guard)
 
-IMPORT_MAX_BYTES = 2 * 1024 * 1024
 FORM_FIELDS = ("name", "description", "department", "trigger", "enabled")
 
 
@@ -222,31 +222,20 @@ def import_():
     form = ImportForm()
     problems: list[str] = []
     if form.validate_on_submit():
-        upload = form.file.data
-        raw = upload.read(IMPORT_MAX_BYTES + 1) if upload else b""
-        if not raw:
-            problems = [_("Choose a JSON file exported from Deskwright.")]
-        elif len(raw) > IMPORT_MAX_BYTES:
-            problems = [_("The file is larger than 2 MB.")]
-        else:
-            try:
-                text = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                text = None
-                problems = [_("The file is not UTF-8 text.")]
-            if text is not None:
-                problems = _import_scope_errors(text)
-                if not problems:
-                    try:
-                        outcome = services.import_rules(text, current_user)
-                        db.session.commit()
-                    except ValidationFailed as exc:
-                        db.session.rollback()
-                        problems = [str(m) for m in exc.errors.values()]
-                    else:
-                        return _done(_("Imported: %(created)d new, %(updated)d updated, %(same)d unchanged.",
-                                       created=len(outcome["created"]), updated=len(outcome["updated"]),
-                                       same=len(outcome["unchanged"])), url_for("rules.index"))
+        text, problems = read_import_file(form.file.data)
+        if text is not None:
+            problems = _import_scope_errors(text)
+            if not problems:
+                try:
+                    outcome = services.import_rules(text, current_user)
+                    db.session.commit()
+                except ValidationFailed as exc:
+                    db.session.rollback()
+                    problems = [str(m) for m in exc.errors.values()]
+                else:
+                    return _done(_("Imported: %(created)d new, %(updated)d updated, %(same)d unchanged.",
+                                   created=len(outcome["created"]), updated=len(outcome["updated"]),
+                                   same=len(outcome["unchanged"])), url_for("rules.index"))
     status = 422 if request.method == "POST" and (problems or form.errors) else 200
     return render_template("rule_builder/import.html", form=form, problems=problems), status
 

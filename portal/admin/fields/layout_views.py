@@ -27,12 +27,12 @@ from ...fields.models import CustomField, Layout
 from ...fields.types import TYPES
 from ...models import Department, utcnow
 from ...services.errors import ValidationFailed
+from ...services.import_files import read_import_file
 from ..access import require_admin
 from ..views import bp, done
 from . import draft, preview
 from .editor import VISIBILITY_LABELS
 
-IMPORT_MAX_BYTES = 2 * 1024 * 1024
 
 
 def _department(department_id: Optional[int]) -> Optional[Department]:
@@ -293,18 +293,11 @@ def layout_import():
     require_admin()
     problems: list[str] = []
     if request.method == "POST":
-        upload = request.files.get("file")
-        raw = upload.read(IMPORT_MAX_BYTES + 1) if upload else b""
-        if not raw:
-            problems = [_("Choose a JSON file exported from Deskwright.")]
-        elif len(raw) > IMPORT_MAX_BYTES:
-            problems = [_("The file is larger than 2 MB.")]
-        else:
+        text, problems = read_import_file(request.files.get("file"))
+        if text is not None:
             try:
-                outcome = services.import_layouts(raw.decode("utf-8-sig"), current_user)
+                outcome = services.import_layouts(text, current_user)
                 db.session.commit()
-            except UnicodeDecodeError:
-                problems = [_("The file is not UTF-8 text.")]
             except ValidationFailed as exc:
                 db.session.rollback()
                 problems = [str(m) for m in exc.errors.values()]
