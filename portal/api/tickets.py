@@ -13,11 +13,12 @@ from typing import Any, Optional
 from email_validator import EmailNotValidError, validate_email
 from flask import jsonify, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .. import conditions
 from ..extensions import db
 from ..fields.runtime import validate_submission
-from ..models import CHANNELS, MAX_TICKET_NUMBER, PRIORITY_KEYS, STATUSES, Department, Ticket, User, utcnow
+from ..models import CHANNELS, MAX_TICKET_NUMBER, PRIORITY_KEYS, STATUSES, Contact, Department, Ticket, User, utcnow
 from ..services import tickets as ticket_service
 from ..services.contacts import find_or_create_contact
 from ..services.errors import StaleEdit, ValidationFailed
@@ -256,6 +257,10 @@ def list_tickets():
         raise invalid(errors)
     if cursor is not None:
         query = query.where(Ticket.id < int(cursor))
+    # What ticket_json reads, in a few IN queries instead of several per ticket.
+    query = query.options(selectinload(Ticket.department), selectinload(Ticket.team), selectinload(Ticket.assignee),
+                          selectinload(Ticket.contact).selectinload(Contact.identities),
+                          selectinload(Ticket.tag_rows))
     rows = list(db.session.scalars(query.order_by(Ticket.id.desc()).limit(int(limit) + 1)))
     page = rows[:int(limit)]
     return jsonify(items=[ticket_json(t) for t in page],

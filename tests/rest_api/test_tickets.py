@@ -185,3 +185,19 @@ def test_numbers_beyond_the_column_are_not_found_not_errors(api, desk, client, l
     assert problem(api("GET", "/tickets", query_string={"limt": 5}))["errors"] == {"limt": "Unknown parameter."}
     login(client, desk.agent)
     assert client.get(f"/tickets/{2**63}").status_code == 404  # the agent's ticket page shares the helper
+
+
+def test_a_list_page_costs_a_few_queries_not_some_per_ticket(api, desk, app):
+    from sqlalchemy import event
+    for i in range(12):
+        api("POST", "/tickets", json={**NEW, "contact_email": f"c{i}@example.com", "tags": ["a", "b"]})
+    db.session.expire_all()
+    statements = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        page = api("GET", "/tickets", who="admin", query_string={"limit": 12}).get_json()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert len(page["items"]) == 12 and all(t["contact"]["email"] for t in page["items"])
+    assert len(statements) <= 12, statements  # token, the page, and one IN query per relation
