@@ -23,11 +23,12 @@ import json
 from typing import Any, Iterable
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 
 from portal.extensions import db
 from portal.models import Department, User, utcnow
 from portal.models.revisions import record_revision
+from portal.services.departments import find_department  # noqa: F401  (views and macros use it from here)
 from portal.services.errors import ValidationFailed
 
 from .actions import validate_actions
@@ -47,18 +48,6 @@ def rule_document(rule: Rule) -> dict:
     return {"name": rule.name, "description": rule.description or "",
             "department": rule.department.name if rule.department else None, "trigger": rule.trigger,
             "enabled": bool(rule.enabled), "condition": rule.condition, "actions": list(rule.actions or [])}
-
-
-def find_department(value: Any) -> Department | None:
-    """A department by id, name or Chinese name."""
-    if isinstance(value, Department):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return db.session.get(Department, value)
-    if isinstance(value, str) and value.strip():
-        return db.session.scalar(select(Department).where(
-            or_(Department.name == value.strip(), Department.name_zh == value.strip())))
-    return None
 
 
 def _normalise(data: dict, *, current: Rule | None) -> tuple[dict, dict, Department | None]:

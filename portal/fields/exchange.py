@@ -18,10 +18,11 @@ import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Department, User
+from ..services.departments import find_department
 from ..services.errors import ValidationFailed
 from . import services
 from .documents import field_document
@@ -155,10 +156,8 @@ def _department_ids(lists: Any, problems: dict) -> Any:
 
 
 def _department(name: Any) -> Department | None:
-    if not isinstance(name, str) or not name.strip():
-        return None
-    return db.session.scalar(select(Department).where(or_(Department.name == name.strip(),
-                                                          Department.name_zh == name.strip())))
+    """Layouts name their department (ids differ between desks): a name only, never an id."""
+    return find_department(name) if isinstance(name, str) else None
 
 
 def _import_layouts(items: list, by, errors: dict, tally: dict) -> None:
