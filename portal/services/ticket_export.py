@@ -3,6 +3,8 @@ every active custom field as a column.
 
 Rows come from `ticket_list.fetch_page` page after page (keyset pages), so the export sees exactly
 what the queue shows, respects the agent's scope, and costs the same per page at a million tickets.
+Memory stays at one page too: the session's identity map holds clean objects weakly, so a page's
+tickets are freed once the next page replaces it (a test holds it to that).
 """
 from __future__ import annotations
 

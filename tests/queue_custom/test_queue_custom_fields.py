@@ -212,3 +212,29 @@ def test_a_saved_view_keeps_a_custom_filter_and_sort(desk, client, login):
         assert refused.value.errors == {"sort": "Choose how to sort."}
     db.session.rollback()
     assert db.session.scalar(select(SavedView).filter_by(name="Nope")) is None
+
+
+def test_the_export_holds_one_page_of_tickets_at_a_time(app, monkeypatch):
+    """A 100k-ticket export must not keep every exported ticket alive in the session: the identity
+    map only references clean objects weakly, so a page is freed once the next one is fetched."""
+    import gc
+
+    from portal.models import Ticket
+    from portal.services import ticket_export
+
+    dept = make_department(name="Archive")
+    admin = make_admin()
+    for _ in range(12):
+        make_ticket(department=dept)
+    db.session.commit()
+    db.session.expunge_all()
+    admin = db.session.merge(admin)
+    monkeypatch.setattr(ticket_export, "PAGE", 3)
+    query = ticket_list.QueueQuery.from_args(MultiDict({"view": "recent"}))
+    chunks = ticket_export.export_csv(query, admin, __import__("zoneinfo").ZoneInfo("UTC"))
+    alive = []
+    for _chunk in chunks:
+        gc.collect()
+        alive.append(sum(1 for obj in db.session.identity_map.values() if isinstance(obj, Ticket)))
+    assert len(alive) == 1 + 4  # the header, then four pages of three
+    assert max(alive) <= 3, alive
