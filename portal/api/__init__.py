@@ -13,13 +13,15 @@ from . import problems
 
 def init_app(app: Flask) -> None:
     from ..extensions import csrf
-    from . import mail, tickets  # noqa: F401  (their routes join bp)
-    from .cli import create_token_command
+    from . import attachments, contacts, limits, mail, threads, tickets  # noqa: F401  (their routes join bp)
+    from .cli import create_token_command, sweep_uploads_command
     from .views import bp
 
     csrf.exempt(bp)
+    limits.init_app(app, bp)
     app.register_blueprint(bp)
     app.cli.add_command(create_token_command)
+    app.cli.add_command(sweep_uploads_command)
     app.register_error_handler(problems.ApiProblem, problems.from_api_problem)
 
     @app.errorhandler(HTTPException)

@@ -3,15 +3,35 @@ through the same scoping helper as the agent's pages."""
 from __future__ import annotations
 
 from functools import wraps
+from typing import Optional
 
 from flask import g, request
 
 from ..extensions import db
 from ..models import User
+from ..models.tokens import ApiToken
 from ..services import api_tokens
 from .problems import ApiProblem
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="deskwright"'}
+_UNSET = object()
+
+
+def _presented_secret() -> Optional[str]:
+    kind, _, secret = request.headers.get("Authorization", "").partition(" ")
+    return secret.strip() if kind.lower() == "bearer" and secret.strip() else None
+
+
+def current_token() -> Optional[ApiToken]:
+    """The request's live token, or None; looked up once per request (the rate limiter asks first)."""
+    token = g.get("api_token", _UNSET)
+    if token is _UNSET:
+        secret = _presented_secret()
+        token = api_tokens.authenticate(secret) if secret else None
+        if token is not None and db.session.dirty:  # last_used_at moved on: keep it even if the request fails
+            db.session.commit()
+        g.api_token = token
+    return token
 
 
 def requires(scope: str):
@@ -19,16 +39,11 @@ def requires(scope: str):
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            kind, _, secret = request.headers.get("Authorization", "").partition(" ")
-            if kind.lower() != "bearer" or not secret.strip():
-                raise ApiProblem(401, "Unauthorized", "Send an API token: Authorization: Bearer <token>.",
-                                 headers=CHALLENGE)
-            token = api_tokens.authenticate(secret.strip())
+            token = current_token()
             if token is None:
-                raise ApiProblem(401, "Unauthorized", "The token is unknown or revoked, or its agent is deactivated.",
-                                 headers=CHALLENGE)
-            if db.session.dirty:  # last_used_at moved on: keep it even if the request fails later
-                db.session.commit()
+                detail = ("Send an API token: Authorization: Bearer <token>." if _presented_secret() is None
+                          else "The token is unknown or revoked, or its agent is deactivated.")
+                raise ApiProblem(401, "Unauthorized", detail, headers=CHALLENGE)
             if scope not in token.scopes:
                 raise ApiProblem(403, "Forbidden", f"This token does not have the scope {scope}.")
             g.api_user = token.user

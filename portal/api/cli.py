@@ -1,4 +1,4 @@
-"""`flask --app wsgi create-token --email E`: an API token for an agent, printed once."""
+"""`flask --app wsgi create-token --email E`: an API token for an agent, printed once; `sweep-uploads`."""
 from __future__ import annotations
 
 import click
@@ -14,7 +14,7 @@ from ..models.tokens import DEFAULT_SCOPES, SCOPES
 @click.option("--email", required=True, help="The agent the token acts as.")
 @click.option("--name", default="", help="What the token is for (shown in lists).")
 @click.option("--scope", "scopes", multiple=True, type=click.Choice(SCOPES),
-              help="Repeatable; default: tickets:read and tickets:write.")
+              help="Repeatable; default: tickets:read, tickets:write and contacts:read.")
 @with_appcontext
 def create_token_command(email, name, scopes):
     """Create an API token; the secret is printed once and never stored."""
@@ -30,3 +30,11 @@ def create_token_command(email, name, scopes):
         raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items())) from None
     click.echo(secret)
     click.echo(f"token {token.prefix}… for {user.email}, scopes {' '.join(token.scopes)}", err=True)
+
+
+@click.command("sweep-uploads")
+@with_appcontext
+def sweep_uploads_command():
+    """Delete files uploaded through the API that no message used before the upload expired."""
+    from .attachments import sweep_unclaimed_uploads
+    click.echo(f"removed {sweep_unclaimed_uploads()} unused uploads")

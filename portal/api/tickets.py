@@ -55,6 +55,15 @@ def _service_errors(errors: dict) -> dict:
     return {("custom_fields." + key[3:] if key.startswith("cf.") else key): message for key, message in errors.items()}
 
 
+def page_limit(errors: dict) -> int:
+    """The `limit` query parameter of a list (default 25)."""
+    limit = request.args.get("limit", "25")
+    if not limit.isdigit() or not 1 <= int(limit) <= LIST_LIMIT_MAX:
+        errors["limit"] = f"A whole number from 1 to {LIST_LIMIT_MAX}."
+        return 1
+    return int(limit)
+
+
 def _text(data: dict, key: str, errors: dict, *, required: bool = False) -> Optional[str]:
     value = data.get(key)
     if value is None:
@@ -232,10 +241,8 @@ def list_tickets():
     """Newest first, `limit` per page; `cursor` from the previous page; `filter` a condition (JSON)."""
     no_other_parameters(LIST_PARAMETERS)
     errors: dict[str, Any] = {}
-    limit = request.args.get("limit", "25")
+    limit = page_limit(errors)
     cursor = request.args.get("cursor")
-    if not limit.isdigit() or not 1 <= int(limit) <= LIST_LIMIT_MAX:
-        errors["limit"] = f"A whole number from 1 to {LIST_LIMIT_MAX}."
     if cursor is not None and not (cursor.isdigit() and int(cursor) <= MAX_TICKET_NUMBER + 1):
         errors["cursor"] = "Use the next_cursor of the previous page."
     agent = current_agent()
@@ -261,8 +268,7 @@ def list_tickets():
     query = query.options(selectinload(Ticket.department), selectinload(Ticket.team), selectinload(Ticket.assignee),
                           selectinload(Ticket.contact).selectinload(Contact.identities),
                           selectinload(Ticket.tag_rows))
-    rows = list(db.session.scalars(query.order_by(Ticket.id.desc()).limit(int(limit) + 1)))
-    page = rows[:int(limit)]
-    return jsonify(items=[ticket_json(t) for t in page],
-                   next_cursor=str(page[-1].id) if len(rows) > int(limit) else None)
+    rows = list(db.session.scalars(query.order_by(Ticket.id.desc()).limit(limit + 1)))
+    page = rows[:limit]
+    return jsonify(items=[ticket_json(t) for t in page], next_cursor=str(page[-1].id) if len(rows) > limit else None)
 

@@ -17,8 +17,9 @@ from ..extensions import db
 from .base import UTCDateTime, utcnow
 from .org import User
 
-SCOPES = ("tickets:read", "tickets:write", "mail:ingest")
-DEFAULT_SCOPES = ("tickets:read", "tickets:write")  # mail:ingest only when asked for (an MTA's token)
+SCOPES = ("tickets:read", "tickets:write", "contacts:read", "contacts:write", "mail:ingest")
+# contacts:write (which changes and merges customers) and mail:ingest (an MTA's) only when asked for.
+DEFAULT_SCOPES = ("tickets:read", "tickets:write", "contacts:read")
 
 
 class ApiToken(db.Model):

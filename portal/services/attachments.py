@@ -62,9 +62,10 @@ def store_uploads(files: list[FileStorage]) -> list[Attachment]:
     return [store_bytes(display, data, ctype) for _upload, data, display, ctype in check_uploads(files)]
 
 
-def store_bytes(filename: str, data: bytes, content_type: str, content_id: str | None = None) -> Attachment:
-    """Write one file under a random key; an unsaved Attachment row for the ticket service."""
-    key = f"{secrets.token_hex(2)}/{secrets.token_hex(16)}"
+def store_bytes(filename: str, data: bytes, content_type: str, content_id: str | None = None,
+                folder: str = "") -> Attachment:
+    """Write one file under a random key (in `folder`, if given); an unsaved Attachment row for the ticket service."""
+    key = f"{folder + '/' if folder else ''}{secrets.token_hex(2)}/{secrets.token_hex(16)}"
     path = storage_root() / key
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
