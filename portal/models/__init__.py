@@ -5,9 +5,10 @@ from .mail import INBOUND_STATUSES, InboundMessage, Mailbox  # noqa: F401  (emai
 from .notifications import Notification
 from .outbound import OUTBOUND_KINDS, OUTBOUND_STATUSES, OutboundMessage
 from .org import AVAILABILITY, ROLES, Department, LoginAttempt, Skill, Team, User
-from .people import IDENTITY_KINDS, TIERS, Account, Contact, ContactIdentity
+from .people import CONTACT_EVENT_ACTIONS, IDENTITY_KINDS, TIERS, Account, Contact, ContactEvent, ContactIdentity
 from .tickets import (CHANNELS, MAX_TICKET_NUMBER, OPEN_STATUSES, PRIORITY_KEYS, STATUSES, THREAD_KINDS, Attachment, Priority,
                       Thread, Ticket, TicketTag)
+from .phone import CALL_DIRECTIONS, PhoneCall  # noqa: F401  (phone calls, issue #5)
 from .tokens import ApiToken  # noqa: F401  (REST API tokens)
 from .views import SavedView  # noqa: F401  (saved queue views, issue #3)
 

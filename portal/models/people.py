@@ -2,7 +2,7 @@
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -32,8 +32,13 @@ class Contact(db.Model):
     language: Mapped[str] = mapped_column(String(10), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A contact merged into another is kept (its old links redirect to the survivor) but owns
+    # nothing any more: its tickets, threads and identities moved (portal.services.contacts).
+    merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("contacts.id"), index=True)
+    merged_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     account: Mapped[Optional[Account]] = relationship(back_populates="contacts")
+    merged_into: Mapped[Optional["Contact"]] = relationship(remote_side="Contact.id")
     identities: Mapped[list["ContactIdentity"]] = relationship(
         back_populates="contact", cascade="all, delete-orphan", order_by="ContactIdentity.id")
 
@@ -63,3 +68,22 @@ class ContactIdentity(db.Model):
 
     contact: Mapped[Contact] = relationship(back_populates="identities")
     __table_args__ = (db.UniqueConstraint("kind", "value", name="uq_contact_identities_kind_value"),)
+
+
+CONTACT_EVENT_ACTIONS = ("updated", "identity_added", "identity_removed", "merged")
+
+
+class ContactEvent(db.Model):
+    """The audit trail of a contact: who changed what, added or removed which identity, merged whom."""
+
+    __tablename__ = "contact_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_label: Mapped[Optional[str]] = mapped_column(String(200))  # when not a signed-in user
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor = relationship("User")
+    __table_args__ = (Index("ix_contact_events_contact", "contact_id", "id"),)

@@ -153,7 +153,8 @@ class Thread(db.Model):
     contact: Mapped[Optional[Contact]] = relationship()
     attachments: Mapped[list["Attachment"]] = relationship(back_populates="thread", order_by="Attachment.id")
 
-    __table_args__ = (Index("ix_threads_ticket_created", "ticket_id", "id"),)
+    __table_args__ = (Index("ix_threads_ticket_created", "ticket_id", "id"),
+                      Index("ix_threads_contact", "contact_id"))  # a contact's messages on any ticket (0011)
 
     @property
     def is_note(self) -> bool:

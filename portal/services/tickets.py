@@ -485,6 +485,24 @@ def bulk_update(tickets: Iterable[Ticket], changes: dict, *, by: Actor | User | 
     return failures
 
 
+def move_contact(source: Contact, into: Contact, *, by: Actor | User | str | None,
+                 reason: str | None = None) -> list[Ticket]:
+    """Give every ticket and message of `source` to `into` (a contact merge): each ticket's contact
+    changes through `update_ticket`, so its History and a ticket.updated event record the move,
+    and the customer messages `source` wrote are re-attributed. Returns the tickets moved.
+    Raises StaleEdit if a ticket changed underneath (nothing is written then).
+    """
+    tickets = list(db.session.scalars(select(Ticket).where(Ticket.contact_id == source.id).order_by(Ticket.id)))
+    for ticket in tickets:
+        update_ticket(ticket, {"contact": into}, by=by, reason=reason)
+    # A message keeps its ticket; only who wrote it changes (also on tickets of another contact,
+    # where the source was copied in).
+    for thread in db.session.scalars(select(Thread).where(Thread.contact_id == source.id)):
+        thread.contact = into
+    db.session.flush()
+    return tickets
+
+
 def edit_tags(ticket: Ticket, *, add: Iterable[str] = (), remove: Iterable[str] = (),
               by: Actor | User | str | None, expected_version: int | None = None) -> dict:
     tags = [t for t in ticket.tags if t not in {r.lower() for r in remove}]
