@@ -36,6 +36,8 @@ def create_app(config: Any = None) -> Flask:
     htmx.init_app(app)
     _init_babel(app)
     job_queue.init_app(app)
+    from .channels.outbound import init_app as init_outbound
+    init_outbound(app)
     from .conditions import init_app as init_conditions
     init_conditions(app)
     from .fields import init_app as init_fields
@@ -49,6 +51,8 @@ def create_app(config: Any = None) -> Flask:
     init_admin(app)
     from .api import init_app as init_api
     init_api(app)
+    from .channels.views import init_app as init_channels
+    init_channels(app)
     from .cli import init_app as init_cli
     init_cli(app)
     from .templating import init_app as init_templating

@@ -62,6 +62,24 @@ class Config:
     # notation ("600 per minute", "20/second;5000/hour"); counted in Redis when REDIS_URL is set.
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
     API_UPLOAD_MAX_AGE = int(os.environ.get("API_UPLOAD_MAX_AGE", 24 * 3600))  # an upload, until used in a thread
+    # Email out (portal/channels/outbound.py; docs/email.md "Email out"). No MAIL_SERVER: emails
+    # are kept as "held", never pretended sent.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "deskwright@localhost")
+    MAIL_TIMEOUT_SECONDS = 20
+    # An emailed reply carries its attachments up to this total; the rest are left off (and the
+    # thread says which).
+    MAIL_MAX_ATTACHMENTS_BYTES = int(os.environ.get("MAIL_MAX_ATTACHMENTS_BYTES", 15 * 1024 * 1024))
+    WEBHOOK_ALLOW_PRIVATE = _env_bool("WEBHOOK_ALLOW_PRIVATE")
+    WEBHOOK_TIMEOUT_SECONDS = 10
+    OUTBOUND_MAX_ATTEMPTS = 4               # tries per email/webhook before it is marked failed
+    OUTBOUND_RETRY_INTERVALS = [10, 60, 300]  # seconds between tries
+    OUTBOUND_SWEEP_SECONDS = 60
+    OUTBOUND_STALE_SECONDS = 900            # queued this long without a try: the sweep enqueues it again
     OUTBOX_SWEEP_SECONDS = 60     # how often the sweep re-enqueues stranded events
     # An event still pending this long after it was (re-)enqueued is taken as stranded. Long
     # enough that a busy queue's backlog isn't enqueued again and again; handlers are

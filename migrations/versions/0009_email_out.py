@@ -1,4 +1,5 @@
-"""email out (placeholder: filled by the email-out work)
+"""email out: an outbound email's HTML part, and the conversation message (thread) it carries,
+so an agent's emailed reply shows its delivery state
 
 Revision ID: 0009
 Revises: 0008
@@ -15,8 +16,17 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('html', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('thread_id', sa.Integer(), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_outbound_messages_thread_id'), ['thread_id'])
+        batch_op.create_foreign_key(batch_op.f('fk_outbound_messages_thread_id_threads'), 'threads',
+                                    ['thread_id'], ['id'], ondelete='SET NULL')
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_outbound_messages_thread_id_threads'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('uq_outbound_messages_thread_id'), type_='unique')
+        batch_op.drop_column('thread_id')
+        batch_op.drop_column('html')

@@ -499,5 +499,5 @@ class _DemoDesk:
                 _, changes, by, reason = op
                 update_ticket(ticket, changes, by=by, reason=reason, now=at)
             else:
-                add_thread(ticket, **op[1], now=at)
+                add_thread(ticket, **op[1], now=at, send_email=False)  # history: nobody is emailed
 

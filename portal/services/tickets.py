@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..extensions import db
 from ..models import (CHANNELS, STATUSES, Attachment, Contact, Department, OutboxEvent, Priority, Team,
                       Thread, Ticket, TicketEvent, TicketTag, User, utcnow)
+from ..channels.mail.outgoing import email_reply
 from ..events import subscribers_for
 from ..fields.ticket_values import check_custom_values
 from ..queue import note_outbox_event
@@ -425,8 +426,13 @@ def add_thread(ticket: Ticket, *, kind: str, body: str = "", body_html: str | No
                by: Actor | User | str | None = None, contact: Contact | None = None, channel: str | None = None,
                sender: str | None = None, message_id: str | None = None,
                attachments: Iterable[Attachment] = (), status: str | None = None,
-               now: datetime | None = None) -> Thread:
-    """Add a customer message, an agent reply or an internal note (and an optional status change)."""
+               now: datetime | None = None, send_email: bool = True) -> Thread:
+    """Add a customer message, an agent reply or an internal note (and an optional status change).
+
+    An agent's reply is emailed to the ticket's customer (if they have an email address) by a job
+    after commit, unless `send_email` is False (history being imported or seeded) or the reply
+    already has a Message-ID (it was sent by whoever wrote it).
+    """
     if kind not in ("customer", "reply", "note"):
         raise ValidationFailed({"kind": _l("Unknown message kind.")})
     actor = as_actor(by)
@@ -467,6 +473,9 @@ def add_thread(ticket: Ticket, *, kind: str, body: str = "", body_html: str | No
     event_kind = {"customer": "ticket.customer_replied", "reply": "ticket.agent_replied",
                   "note": "ticket.note_added"}[kind]
     _record(ticket, event_kind, diff, actor, None, {"thread_id": thread.id}, now)
+    # A call logged by phone (channel "phone") reached the customer on the line: never emailed.
+    if kind == "reply" and send_email and message_id is None and thread.channel != "phone":
+        email_reply(thread)
     return thread
 
 

@@ -5,7 +5,7 @@
     register_assignment_strategy(name, fn)
 
 See vocabulary.py (the types and their settings), execute.py (order, dry run, errors),
-templates.py (sandboxed message templates), netguard.py (webhook address checks).
+templates.py (sandboxed message templates); webhook address checks are portal.channels.netguard.
 """
 from .execute import (ACTION_ERRORS, ActionContext, ActionFailed, ActionResult, apply_actions, dry_run_scope,
                       needs_savepoint, ticket_payload)

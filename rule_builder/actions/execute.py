@@ -27,19 +27,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
-from flask import current_app
 from flask_babel import gettext as _
 
+from portal.channels import outbound
 from portal.channels.mail.ingest import automatic_reply_refusal
+from portal.channels.mail.outgoing import sender_for, threading_headers
+from portal.channels.netguard import UnsafeAddress, check_url
 from portal.extensions import db
 from portal.models import Notification, Priority, Ticket, User, utcnow
 from portal.queue import PENDING_KEY
 from portal.services.errors import ValidationFailed
 from portal.services.tickets import Actor, add_thread, update_ticket
 
-from .. import outbound
 from . import templates
-from .netguard import UnsafeAddress, check_url
 from .vocabulary import ACTION_TYPES, SETTABLE, assignment_strategy
 
 OUTPUT_TYPES = ("add_note", "send_email", "notify", "webhook")
@@ -249,7 +249,9 @@ class _Run:
             self.result.outputs.append({"type": "send_email", "to": action["to"], "status": "skipped",
                                         "reason": missing})
             return
-        sender = self.ticket.department.email or current_app.config.get("MAIL_DEFAULT_SENDER")
+        sender, _mailbox = sender_for(self.ticket)
+        # To the customer, in the ticket's conversation, so their mail client threads it there.
+        headers = threading_headers(self.ticket) if action["to"] == "customer" else None
         fan_out = len(recipients) > 1 or action["to"] in ("team", "supervisor")
         for address, language, suffix in recipients:
             context = templates.context_for(self.ticket, language)
@@ -262,7 +264,7 @@ class _Run:
             else:
                 message, created = outbound.queue_message(
                     kind="email", dedupe_key=self._key(index, suffix if fan_out else ""), ticket_id=self.ticket.id,
-                    recipient=address, sender=sender, subject=subject, body=body)
+                    recipient=address, sender=sender, subject=subject, body=body, headers=headers)
                 output.update(message_id=message.id, status=message.status if created else "duplicate")
                 if created:
                     self.result.messages.append(message)

@@ -27,11 +27,11 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
+from portal.channels.netguard import UnsafeAddress, check_url
 from portal.extensions import db
 from portal.models import CHANNELS, PRIORITY_KEYS, STATUSES, Department, Team, User
 
 from . import templates
-from .netguard import UnsafeAddress, check_url
 
 ACTION_TYPES = ("set_field", "assign", "add_tags", "remove_tags", "add_note", "send_email", "notify", "webhook",
                 "move_department", "stop")

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from factories import make_contact, make_department, make_ticket
+from portal.channels import outbound
+from portal.channels.outbound import deliver_outbound, queue_message, release_held
 from portal.extensions import db
 from portal.jobs import process_event
 from portal.models import OutboundMessage, OutboxDelivery, OutboxEvent
 from portal.services.errors import ValidationFailed
-from rule_builder import outbound
-from rule_builder.outbound import deliver_outbound, queue_message, release_held
 from rule_builder.services import save_rule
 
 from .helpers import firings, free_port, fresh, make_rule, messages
