@@ -52,6 +52,9 @@ class Config:
     LOGIN_MAX_FAILURES = 5        # per account+address within the window below
     LOGIN_WINDOW_SECONDS = 15 * 60
     QUEUE_PAGE_SIZE = 50
+    # Phone numbers typed without a country code are read as numbers of this region (ISO 3166 code)
+    # and stored in E.164; see docs/contacts.md.
+    PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "CN")
     # Email intake: a bigger message is kept raw and flagged, not parsed; more than MAIL_SENDER_LIMIT
     # messages taken from one sender within the window are held (a ping-pong storm with an autoresponder).
     MAX_INBOUND_MAIL_BYTES = int(os.environ.get("MAX_INBOUND_MAIL_BYTES", 50 * 1024 * 1024))
