@@ -1,5 +1,7 @@
 """All models, importable from one place (Alembic autogenerate sees them through here)."""
 from .base import UTCDateTime, utcnow
+from .channels import (CHANNEL_KINDS, DELIVERY_STATUSES, ChannelDelivery,  # noqa: F401  (webhook, WeChat)
+                       WebhookChannel, WeChatAccount)
 from .events import EVENT_KINDS, OutboxDelivery, OutboxEvent, TicketEvent
 from .mail import INBOUND_STATUSES, InboundMessage, Mailbox  # noqa: F401  (email intake)
 from .notifications import Notification

@@ -1,0 +1,1 @@
+"""The WeChat Official Account adapter: its message push protocol (plaintext and compatible mode)."""
