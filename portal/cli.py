@@ -80,8 +80,8 @@ def scheduler_command(every, once):
 
 
 def init_app(app: Flask) -> None:
-    from .channels.mail.cli import ingest_email_command
+    from .channels.mail import init_app as init_mail  # ingest-email, poll-mail, the mail_poll periodic task
     from .seed.cli import seed_demo_command
-    for command in (create_user_command, worker_command, scheduler_command, seed_demo_command,
-                    ingest_email_command):
+    for command in (create_user_command, worker_command, scheduler_command, seed_demo_command):
         app.cli.add_command(command)
+    init_mail(app)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -31,7 +31,35 @@ class Mailbox(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # IMAP polling (portal/channels/mail/imap.py); no host: mail arrives by the pipe or HTTP only.
+    imap_host: Mapped[Optional[str]] = mapped_column(String(255))
+    imap_port: Mapped[Optional[int]] = mapped_column(Integer)
+    imap_security: Mapped[str] = mapped_column(String(10), default="ssl")  # ssl / starttls / none
+    imap_username: Mapped[Optional[str]] = mapped_column(String(320))
+    imap_password: Mapped[Optional[str]] = mapped_column(Text)  # Fernet token (credentials.py), never plain
+    imap_folder: Mapped[str] = mapped_column(String(200), default="INBOX")
+    imap_after: Mapped[str] = mapped_column(String(10), default="seen")  # seen / move / delete
+    imap_move_to: Mapped[Optional[str]] = mapped_column(String(200))
+    poll_minutes: Mapped[int] = mapped_column(Integer, default=5)
+    # Where the poller is: UIDs above imap_last_uid are new while UIDVALIDITY stays the same.
+    imap_uidvalidity: Mapped[Optional[int]] = mapped_column(BigInteger)
+    imap_last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_poll_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_poll_ok: Mapped[Optional[bool]] = mapped_column(Boolean)
+    last_poll_error: Mapped[Optional[str]] = mapped_column(Text)
+    last_poll_count: Mapped[int] = mapped_column(Integer, default=0)  # messages taken by the last poll
+    imported_count: Mapped[int] = mapped_column(Integer, default=0)   # ... by every poll
+    poll_failures: Mapped[int] = mapped_column(Integer, default=0)    # in a row; drives the back-off
+    next_poll_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # The lease: one poller per mailbox at a time (a guarded UPDATE takes it; works on SQLite and PG).
+    poll_lease_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    poll_lease_owner: Mapped[Optional[str]] = mapped_column(String(64))
+
     department: Mapped[Department] = relationship()
+
+    @property
+    def polls(self) -> bool:
+        return bool(self.imap_host)
 
 
 class InboundMessage(db.Model):

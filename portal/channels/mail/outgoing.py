@@ -124,3 +124,14 @@ def _within_cap(thread: Thread) -> tuple[list[Attachment], list[Attachment]]:
         else:
             left_off.append(attachment)
     return attached, left_off
+
+
+def retry_delivery(thread: Thread) -> bool:
+    """Send a reply's failed (or held, once a mail server is configured) email again, with a fresh
+    round of tries. The caller commits; False if there is nothing to retry."""
+    message = thread.outbound_message
+    if message is None or message.status not in ("failed", "held"):
+        return False
+    if message.status == "held" and not current_app.config.get("MAIL_SERVER"):
+        return False  # it would only be held again
+    return outbound.retry(message)
