@@ -1,10 +1,12 @@
 """The ticket page and everything that changes a ticket from it."""
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db, htmx
 from ..models import OPEN_STATUSES, PRIORITY_KEYS, STATUSES, Attachment, Ticket, TicketEvent
+from ..services import phone as phone_service
 from ..services import tickets as ticket_service
 from ..services.attachments import attachment_path, store_uploads
 from ..fields.runtime import build_form
@@ -144,6 +146,30 @@ def reply(number: int):
     return render_template("portal/ticket/_reply_response.html", **ctx), 422 if errors else 200
 
 
+@bp.post("/<int:number>/call")
+@login_required
+def log_call(number: int):
+    """A phone call logged on this ticket: the call's facts and the agent's notes."""
+    ticket = get_ticket_or_404(current_user, number)
+    values = {k: request.form.get(k, "") for k in ("call_direction", "call_number", "call_duration", "notes")}
+    errors, thread = {}, None
+    try:
+        thread = phone_service.log_call(ticket, direction=values["call_direction"], number=values["call_number"],
+                                        duration=values["call_duration"], notes=values["notes"], by=current_user)
+        db.session.commit()
+    except (ValidationFailed, StaleEdit) as exc:
+        db.session.rollback()
+        errors = exc.errors if isinstance(exc, ValidationFailed) else \
+            {"body": _("Not saved: %(who)s changed this ticket meanwhile. Please log the call again.",
+                       who=exc.changed_by)}
+        errors = {k: str(v) for k, v in errors.items()}
+    ticket = db.session.get(Ticket, number)
+    if not htmx:
+        return redirect(url_for("tickets.show", number=number))
+    ctx = ticket_context(ticket, call_errors=errors, call_values=values if errors else {}, new_thread=thread)
+    return render_template("portal/ticket/_call_response.html", **ctx), 422 if errors else 200
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
@@ -158,14 +184,31 @@ def new():
     submitted = form.is_submitted()
     valid = form.validate_on_submit()
     fields_valid = fields.validate() if submitted else False  # both run, so every error shows at once
-    if valid and fields_valid:
+    call_problems = {}
+    if submitted and form.is_call.data:  # the call's own checks run with the form's, so all errors show
         try:
-            contact = find_or_create_contact(form.contact_email.data, form.contact_name.data)
+            phone_service.check_call(form.call_direction.data, form.call_number.data, form.call_duration.data)
+        except ValidationFailed as exc:
+            call_problems = exc.errors
+            from ..forms import apply_service_errors
+            apply_service_errors(form, call_problems)
+    if valid and fields_valid and not call_problems:
+        try:
+            custom = {k: v for k, v in fields.clean.items() if v is not None}
             attachments = store_uploads(request.files.getlist("attachments"))
-            ticket = ticket_service.create_ticket(
-                subject=form.subject.data, body=form.body.data, department=form.department.data,
-                priority=form.priority.data, channel=form.channel.data, contact=contact, by=current_user,
-                attachments=attachments, custom_fields={k: v for k, v in fields.clean.items() if v is not None})
+            if form.is_call.data:
+                ticket = phone_service.open_call_ticket(
+                    direction=form.call_direction.data, number=form.call_number.data,
+                    duration=form.call_duration.data, subject=form.subject.data, notes=form.body.data,
+                    department=form.department.data, priority=form.priority.data, by=current_user,
+                    name=form.contact_name.data or "", email=form.contact_email.data or "", custom_fields=custom,
+                    attachments=attachments)
+            else:
+                contact = find_or_create_contact(form.contact_email.data, form.contact_name.data)
+                ticket = ticket_service.create_ticket(
+                    subject=form.subject.data, body=form.body.data, department=form.department.data,
+                    priority=form.priority.data, channel=form.channel.data, contact=contact, by=current_user,
+                    attachments=attachments, custom_fields=custom)
             db.session.commit()
             return redirect(url_for("tickets.show", number=ticket.id))
         except ValidationFailed as exc:

@@ -21,6 +21,7 @@ from ..extensions import db
 from ..models import (IDENTITY_KINDS, TIERS, Account, Contact, ContactEvent, ContactIdentity, Thread, Ticket, User,
                       utcnow)
 from .errors import ValidationFailed
+from .scoping import ticket_scope
 from .tickets import move_contact
 
 NAME_MAX = 200
@@ -313,17 +314,18 @@ def search_contacts(query: str = "", *, exclude: Iterable[int] = ()):
     return stmt.order_by(func.lower(Contact.name), Contact.id)
 
 
-def contact_tickets(contact: Contact, scope_clause):
-    """A SELECT of the contact's tickets within `scope_clause` (scoping.ticket_scope), newest first."""
-    return (select(Ticket).where(Ticket.contact_id == contact.id, scope_clause)
+def contact_tickets(contact: Contact, user: User):
+    """A SELECT of the contact's tickets that `user` may see (the queue's scope), newest first."""
+    return (select(Ticket).where(ticket_scope(user), Ticket.contact_id == contact.id)
             .order_by(Ticket.updated_at.desc(), Ticket.id.desc()))
 
 
-def contact_timeline(contact: Contact, scope_clause):
-    """A SELECT of the messages on the contact's tickets (within the scope) and the ones they
-    wrote elsewhere, across channels, newest first. Internal notes included: agents read them."""
+def contact_timeline(contact: Contact, user: User):
+    """A SELECT of the messages on the contact's tickets and the ones they wrote on others'
+    (copied in), across channels, newest first, on tickets `user` may see. Internal notes are
+    included: only agents read this page."""
     return (select(Thread).join(Ticket, Thread.ticket_id == Ticket.id)
-            .where(or_(Ticket.contact_id == contact.id, Thread.contact_id == contact.id), scope_clause)
+            .where(ticket_scope(user), or_(Ticket.contact_id == contact.id, Thread.contact_id == contact.id))
             .order_by(Thread.created_at.desc(), Thread.id.desc()))
 
 

@@ -102,13 +102,17 @@ def log_call(ticket: Ticket, *, direction: str, number: str, duration: str, note
              by: User, status: Optional[str] = None) -> Thread:
     """Log a call on an existing ticket (flushed, the caller commits). Raises ValidationFailed:
     call_direction/call_number/call_duration for the call, body for empty notes, status."""
-    call = check_call(direction, number, duration)
-    if not (notes or "").strip():
-        raise ValidationFailed({"body": _("Write down what the call was about.")})
+    errors = {} if (notes or "").strip() else {"body": _("Write down what the call was about.")}
+    try:
+        call = check_call(direction, number, duration)
+    except ValidationFailed as exc:
+        raise ValidationFailed({**exc.errors, **errors}) from None
+    if errors:
+        raise ValidationFailed(errors)
     kind = "customer" if call.direction == "inbound" else "reply"
     thread = ticket_service.add_thread(ticket, kind=kind, body=notes, by=by, channel="phone",
                                        sender=call.number, status=status)
-    db.session.add(PhoneCall(thread_id=thread.id, direction=call.direction, number=call.number,
+    db.session.add(PhoneCall(thread=thread, direction=call.direction, number=call.number,
                              duration_seconds=call.duration_seconds))
     _claim_number(ticket.contact, call.number, by)
     db.session.flush()
@@ -129,15 +133,15 @@ def contact_for_call(number: str, name: str = "", email: str = "") -> Contact:
 
 def open_call_ticket(*, direction: str, number: str, duration: str, subject: str, notes: str,
                      department, by: User, name: str = "", email: str = "", priority: str = "normal",
-                     custom_fields: dict | None = None) -> Ticket:
+                     custom_fields: dict | None = None, attachments=()) -> Ticket:
     """A new ticket from a call (channel "phone"); its first message holds the call's notes.
     Raises ValidationFailed for the call's fields and for every bad ticket field."""
     call = check_call(direction, number, duration)
     contact = contact_for_call(call.number, name, normalise_identity("email", email) if email else "")
     ticket = ticket_service.create_ticket(subject=subject, body=notes, department=department, priority=priority,
                                           channel="phone", contact=contact, by=by, sender=call.number,
-                                          custom_fields=custom_fields)
-    db.session.add(PhoneCall(thread_id=ticket.threads[0].id, direction=call.direction, number=call.number,
+                                          custom_fields=custom_fields, attachments=attachments)
+    db.session.add(PhoneCall(thread=ticket.threads[0], direction=call.direction, number=call.number,
                              duration_seconds=call.duration_seconds))
     _claim_number(contact, call.number, by)
     db.session.flush()
