@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import NumberRange, Optional, StopValidation
+from wtforms.validators import Optional, StopValidation
 
 from ..channels.mail.mailboxes import MailboxData
 from ..extensions import db
@@ -41,7 +41,7 @@ class MailboxForm(FlaskForm):
                              choices=choices(AFTER_LABELS.items()))
     imap_move_to = StringField(_l("Move to folder"))
     poll_minutes = IntegerField(_l("Check every (minutes)"), default=5,
-                                validators=[Optional(), _stop_if_unreadable, NumberRange(1, 1440)],
+                                validators=[Optional(), _stop_if_unreadable],
                                 render_kw={"inputmode": "numeric"})
 
     @classmethod

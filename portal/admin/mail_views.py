@@ -12,6 +12,7 @@ from flask_htmx import make_response as htmx_response
 from sqlalchemy import func, select
 
 from ..channels.mail.imap import ImapProblem, poll_mailbox, test_connection
+from ..channels.mail.mailboxes import check as check_mailbox
 from ..channels.mail.mailboxes import save_mailbox, set_mailbox_active, settings_for_test
 from ..extensions import db, htmx
 from ..models import InboundMessage, Mailbox
@@ -84,8 +85,13 @@ def inbound_mail_mailboxes():
 def _save_mailbox(mailbox: Mailbox | None):
     require_admin()
     form = MailboxForm.build(mailbox)
-    if form.validate_on_submit():
+    if form.is_submitted():
+        readable = form.validate()  # types (a port that isn't a number), CSRF
         try:
+            if not readable:
+                # Still say everything else that is wrong, each on its field, in this one answer.
+                _data, errors = check_mailbox(mailbox, form.mailbox_data())
+                raise ValidationFailed({k: v for k, v in errors.items() if not getattr(form, k).errors})
             saved = save_mailbox(mailbox, form.mailbox_data())
             db.session.commit()
             message = _("Mailbox %(address)s saved.", address=saved.address) if mailbox else \
