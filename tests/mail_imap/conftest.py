@@ -6,12 +6,8 @@ would hide a missing install step.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from email.message import EmailMessage
 from email.utils import make_msgid
-from pathlib import Path
 
 import pytest
 
@@ -26,18 +22,8 @@ DESK_PASSWORD = dovecot_mod.PASSWORD
 
 @pytest.fixture(scope="session")
 def imapd():
-    if not dovecot_mod.DOVECOT:
-        message = "Dovecot is not installed (apt-get install dovecot-imapd): no IMAP server to poll"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + " - CI must install it (.ci/run)")
-        pytest.skip(message)
-    # Not pytest's tmp folder: that is private to the user, and Dovecot's helpers run as other users.
-    root = tempfile.mkdtemp(prefix="dw-dovecot-")
-    os.chmod(root, 0o755)
-    server = dovecot_mod.start(Path(root) / "dovecot")
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    with dovecot_mod.running_or_skip() as server:
+        yield server
 
 
 @pytest.fixture

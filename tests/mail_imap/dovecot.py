@@ -7,6 +7,7 @@ certificate (for the TLS tests: refused without the certificate, accepted with M
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import grp
 import ipaddress
@@ -15,6 +16,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -187,3 +189,25 @@ service stats {{
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("dovecot did not answer within 15 s: " + (folder / "dovecot.log").read_text())
+
+
+@contextlib.contextmanager
+def running_or_skip():
+    """A Dovecot for a test session in a temp folder of its own, stopped and removed after. Without
+    the binary: skipped locally, a failure in CI (CI=true), where .ci/run must have installed it."""
+    import pytest
+
+    if not DOVECOT:
+        message = "Dovecot is not installed (apt-get install dovecot-imapd): no IMAP server to poll"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " - CI must install it (.ci/run)")
+        pytest.skip(message)
+    # Not pytest's tmp folder: that is private to the user, and Dovecot's helpers run as other users.
+    root = tempfile.mkdtemp(prefix="dw-dovecot-")
+    os.chmod(root, 0o755)
+    server = start(Path(root) / "dovecot")
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import socket
 import ssl
 import uuid
@@ -132,7 +133,7 @@ def _tls_context() -> ssl.SSLContext:
 def describe(exc: BaseException, settings: ImapSettings, during: str = "") -> ImapProblem:
     """An exception from the socket, TLS or IMAP layers as a problem an admin can act on."""
     where = f"{settings.host}:{settings.port}"
-    detail = str(exc) or exc.__class__.__name__
+    detail = _server_text(str(exc)) or exc.__class__.__name__
     if isinstance(exc, ImapProblem):
         return exc
     if isinstance(exc, socket.gaierror):
@@ -151,6 +152,12 @@ def describe(exc: BaseException, settings: ImapSettings, during: str = "") -> Im
     if isinstance(exc, (imap_errors.IMAPClientError, imap_errors.imaplib.IMAP4.error)):
         return ImapProblem("protocol", f"The IMAP server said{during}: {detail}")
     return ImapProblem("protocol", f"{exc.__class__.__name__}{during}: {detail}")
+
+
+def _server_text(text: str) -> str:
+    """imaplib hands the server's words over as the repr of bytes: b'[AUTHENTICATIONFAILED] ...'."""
+    match = re.fullmatch(r"""b(['"])(.*)\1""", text.strip(), re.S)
+    return match.group(2) if match else text
 
 
 def open_client(settings: ImapSettings) -> IMAPClient:
