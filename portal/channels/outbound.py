@@ -78,7 +78,9 @@ def _sync_threads(message_ids) -> None:
     rows = db.session.execute(select(OutboundMessage.thread_id, OutboundMessage.status).where(
         OutboundMessage.id.in_(list(message_ids)), OutboundMessage.thread_id.is_not(None))).all()
     for thread_id, status in rows:  # one or a few: a reply has one message
-        db.session.execute(update(Thread).where(Thread.id == thread_id).values(delivery_state=status))
+        thread = db.session.get(Thread, thread_id)
+        if thread is not None:
+            thread.delivery_state = status
 
 
 # --------------------------------------------------------------------------------------------
