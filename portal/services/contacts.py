@@ -363,7 +363,8 @@ def merge_contacts(source: Contact, into: Contact, by: User | str | None, *,
     ticket's History records it), the messages it wrote are re-attributed, its identities move,
     `into` takes its account and tier when it has none, and `source` is marked merged into
     `into` (its page redirects there). One ContactEvent ("merged") on `into` records who, when
-    and what. All or nothing: on any error nothing is changed.
+    and what. Flushed, in the caller's transaction: the caller commits, or rolls back on any
+    error so nothing is half-merged (a StaleEdit has already rolled the session back).
 
     Raises MergeRefused: merging a contact into itself, either contact already merged, `by` (a
     User) may not (see can_merge), or `fingerprint` (from merge_preview) no longer matching.
@@ -389,24 +390,23 @@ def merge_contacts(source: Contact, into: Contact, by: User | str | None, *,
     if fingerprint is not None and fingerprint != preview["fingerprint"]:
         raise MergeRefused(_("%(name)s or %(into)s changed since you looked; please review the merge again.",
                              name=source.name, into=into.name))
-    with db.session.begin_nested():
-        reason = _("Contact %(source)s merged into %(into)s", source=source.name, into=into.name)
-        moved = move_contact(source, into, by=by, reason=reason)
-        for identity in list(source.identities):
-            identity.contact = into  # the same row changes owner (no delete-and-insert on the unique key)
-        if preview["account"] is not None:
-            into.account = preview["account"]
-        if preview["tier"] is not None:
-            into.tier = preview["tier"]
-        now = utcnow()
-        # Earlier merges into `source` now lead straight to the survivor.
-        for earlier in db.session.scalars(select(Contact).where(Contact.merged_into_id == source.id)):
-            earlier.merged_into = into
-        source.merged_into = into
-        source.merged_at = now
-        event = _audit(into, "merged", by, {
-            "source_id": source.id, "source_name": source.name, "tickets": [t.id for t in moved],
-            "identities": [list(i) for i in preview["identities"]],
-            "account": preview["account"].name if preview["account"] is not None else None})
-        db.session.flush()
+    reason = _("Contact %(source)s merged into %(into)s", source=source.name, into=into.name)
+    moved = move_contact(source, into, by=by, reason=reason)
+    for identity in list(source.identities):
+        identity.contact = into  # the same row changes owner (no delete-and-insert on the unique key)
+    if preview["account"] is not None:
+        into.account = preview["account"]
+    if preview["tier"] is not None:
+        into.tier = preview["tier"]
+    now = utcnow()
+    # Earlier merges into `source` now lead straight to the survivor.
+    for earlier in db.session.scalars(select(Contact).where(Contact.merged_into_id == source.id)):
+        earlier.merged_into = into
+    source.merged_into = into
+    source.merged_at = now
+    event = _audit(into, "merged", by, {
+        "source_id": source.id, "source_name": source.name, "tickets": [t.id for t in moved],
+        "identities": [list(i) for i in preview["identities"]],
+        "account": preview["account"].name if preview["account"] is not None else None})
+    db.session.flush()
     return event

@@ -243,3 +243,20 @@ def test_a_failing_merge_leaves_nothing_half_done(pair, monkeypatch):
     assert db.session.scalar(select(ContactEvent).filter_by(action="merged")) is None
     assert db.session.scalar(select(TicketEvent).filter_by(field="contact")
                              .where(TicketEvent.old_value.is_not(None))) is None
+
+
+def test_a_ticket_changed_by_someone_else_during_the_merge_stops_it_cleanly(pair):
+    """Another session bumps a ticket's version after we loaded it: the ticket service's optimistic
+    lock refuses, and the merge leaves nothing behind."""
+    source, into = pair["source"], pair["into"]
+    t1 = pair["tickets"][0]
+    assert t1.version  # loaded in this session
+    with db.engine.connect() as other:
+        other.exec_driver_sql(f"UPDATE tickets SET version = version + 1 WHERE id = {t1.id}")
+        other.commit()
+    with pytest.raises(StaleEdit):
+        svc.merge_contacts(source, into, make_admin())
+    db.session.rollback()
+    assert db.session.get(Contact, source.id).merged_into_id is None
+    assert db.session.get(type(t1), t1.id).contact_id == source.id
+    assert {i.contact_id for i in db.session.scalars(select(ContactIdentity))} >= {source.id}
