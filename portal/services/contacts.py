@@ -376,7 +376,7 @@ def merge_contacts(source: Contact, into: Contact, by: User | str | None, *,
     # their state as it is now, not as the caller loaded it.
     for contact in sorted((source, into), key=lambda c: c.id):
         db.session.execute(select(Contact).where(Contact.id == contact.id)
-                           .with_for_update().execution_options(populate_existing=True))
+                           .with_for_update().execution_options(populate_existing=True)).scalar_one()
     if source.merged_into_id is not None:
         raise MergeRefused(_("%(name)s was already merged into %(into)s.",
                              name=source.name, into=source.merged_into.name))

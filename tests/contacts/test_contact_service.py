@@ -260,3 +260,19 @@ def test_a_ticket_changed_by_someone_else_during_the_merge_stops_it_cleanly(pair
     assert db.session.get(Contact, source.id).merged_into_id is None
     assert db.session.get(type(t1), t1.id).contact_id == source.id
     assert {i.contact_id for i in db.session.scalars(select(ContactIdentity))} >= {source.id}
+
+
+def test_a_merge_rechecks_the_contacts_as_they_are_now_not_as_loaded(pair):
+    """Another agent merged the duplicate elsewhere after this session loaded it: the merge reads
+    the rows again (locked, on PostgreSQL) and refuses instead of merging a contact twice."""
+    source, into = pair["source"], pair["into"]
+    elsewhere = make_contact(name="Ann Elsewhere")
+    db.session.commit()
+    assert source.merged_into_id is None  # loaded here
+    with db.engine.connect() as other:
+        other.exec_driver_sql(f"UPDATE contacts SET merged_into_id = {elsewhere.id} WHERE id = {source.id}")
+        other.commit()
+    with pytest.raises(svc.MergeRefused, match="already merged into Ann Elsewhere"):
+        svc.merge_contacts(source, into, make_admin())
+    db.session.rollback()
+    assert db.session.get(type(pair["tickets"][0]), pair["tickets"][0].id).contact_id == source.id
