@@ -4,7 +4,7 @@ The rules live in portal.services.contacts; these views only turn requests into 
 its errors into inline messages.
 """
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -180,8 +180,9 @@ def merge(contact_id: int):
                                    source=None, merge_error=message), 422
         flash(message, "error")
         return redirect(url_for("contacts.show", contact_id=contact_id))
-    flash(_("%(source)s was merged into %(name)s: %(n)d tickets moved.", source=source_name, name=contact.name,
-            n=len(event.detail["tickets"])), "success")
+    flash(ngettext("%(source)s was merged into %(name)s: %(num)d ticket moved.",
+                   "%(source)s was merged into %(name)s: %(num)d tickets moved.", len(event.detail["tickets"]),
+                   source=source_name, name=contact.name), "success")
     target = url_for("contacts.show", contact_id=contact.id)
     if htmx:
         response = current_app.make_response("")
