@@ -79,8 +79,9 @@ class Config:
     MAIL_MAX_ATTACHMENTS_BYTES = int(os.environ.get("MAIL_MAX_ATTACHMENTS_BYTES", 15 * 1024 * 1024))
     WEBHOOK_ALLOW_PRIVATE = _env_bool("WEBHOOK_ALLOW_PRIVATE")
     WEBHOOK_TIMEOUT_SECONDS = 10
-    OUTBOUND_MAX_ATTEMPTS = 4               # tries per email/webhook before it is marked failed
-    OUTBOUND_RETRY_INTERVALS = [10, 60, 300]  # seconds between tries
+    OUTBOUND_MAX_ATTEMPTS = int(os.environ.get("OUTBOUND_MAX_ATTEMPTS", 4))  # tries before it is marked failed
+    OUTBOUND_RETRY_INTERVALS = [int(s) for s in os.environ.get("OUTBOUND_RETRY_INTERVALS", "10,60,300").split(",")
+                                if s.strip()]  # seconds between tries
     OUTBOUND_SWEEP_SECONDS = 60
     OUTBOUND_STALE_SECONDS = 900            # queued this long without a try: the sweep enqueues it again
     OUTBOX_SWEEP_SECONDS = 60     # how often the sweep re-enqueues stranded events
