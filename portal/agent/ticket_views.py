@@ -177,6 +177,8 @@ def new():
     the chosen department's layout."""
     from .forms import NewTicketForm
     form = NewTicketForm.for_user(current_user)
+    if form.is_submitted() and form.is_call.data:
+        form.channel.data = "phone"  # a logged call is a phone ticket, whatever the menu says
     first = form.department.choices[0].value if form.department.choices else None
     department_id = form.department.data if form.is_submitted() else first
     fields = build_form(department_id, "agent", {}, request.form if form.is_submitted() else None,
