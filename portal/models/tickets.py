@@ -145,7 +145,7 @@ class Thread(db.Model):
     contact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("contacts.id"))
     sender: Mapped[Optional[str]] = mapped_column(String(320))  # as the channel gave it
     message_id: Mapped[Optional[str]] = mapped_column(String(998), unique=True)
-    delivery_state: Mapped[Optional[str]] = mapped_column(String(20))  # outbound mail: queued/sent/failed
+    delivery_state: Mapped[Optional[str]] = mapped_column(String(20))  # an emailed reply: its OutboundMessage status
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="threads")

@@ -10,7 +10,7 @@ from email.utils import make_msgid
 import pytest
 from sqlalchemy import func, select
 
-from factories import login, make_agent, make_contact, make_ticket
+from factories import login, make_agent, make_ticket
 from portal.channels import outbound
 from portal.channels.mail.ingest import ingest
 from portal.channels.outbound import deliver_outbound
