@@ -45,6 +45,9 @@ def upload_attachment():
     no_other_parameters()
     if not request.mimetype == "multipart/form-data":
         raise ApiProblem(415, "Unsupported Media Type", "Send the file as multipart/form-data, in the part `file`.")
+    unknown = sorted((set(request.form) | set(request.files)) - {"file"})
+    if unknown:  # a misnamed part is refused, not silently dropped
+        raise invalid({name: "Unknown part; send the file in the part `file`." for name in unknown})
     files = request.files.getlist("file")
     if len(files) != 1 or not files[0].filename:
         raise invalid({"file": "Send exactly one file, with a file name, in the part `file`."})

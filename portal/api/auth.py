@@ -15,6 +15,7 @@ from .problems import ApiProblem
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="deskwright"'}
 _UNSET = object()
+_CACHE = "deskwright.api_token"
 
 
 def _presented_secret() -> Optional[str]:
@@ -23,14 +24,16 @@ def _presented_secret() -> Optional[str]:
 
 
 def current_token() -> Optional[ApiToken]:
-    """The request's live token, or None; looked up once per request (the rate limiter asks first)."""
-    token = g.get("api_token", _UNSET)
+    """The request's live token, or None; looked up once per request (the rate limiter asks first).
+
+    Kept on the request, not on `g`: a test's app context (and its `g`) outlives many requests."""
+    token = request.environ.get(_CACHE, _UNSET)
     if token is _UNSET:
         secret = _presented_secret()
         token = api_tokens.authenticate(secret) if secret else None
         if token is not None and db.session.dirty:  # last_used_at moved on: keep it even if the request fails
             db.session.commit()
-        g.api_token = token
+        request.environ[_CACHE] = token
     return token
 
 

@@ -47,7 +47,7 @@ def list_threads(number: int):
     errors: dict[str, Any] = {}
     limit = page_limit(errors)
     cursor, kind = request.args.get("cursor"), request.args.get("kind")
-    if cursor is not None and not (cursor.isdigit() and len(cursor) <= 10):
+    if cursor is not None and not (cursor.isdigit() and int(cursor) < 2**31):
         errors["cursor"] = "Use the next_cursor of the previous page."
     if kind is not None and kind not in THREAD_KINDS:
         errors["kind"] = f"One of {', '.join(THREAD_KINDS)}."

@@ -33,6 +33,8 @@ def desk(app):
         tokens[who] = create_token(user, f"{who} token")[1]
     tokens["reader"] = create_token(agent, "read only", ["tickets:read"])[1]
     tokens["mta"] = create_token(agent, "mail server", ["mail:ingest"])[1]
+    tokens["crm"] = create_token(agent, "contacts", ["tickets:read", "tickets:write", "contacts:read",
+                                                     "contacts:write"])[1]
     db.session.commit()
     return SimpleNamespace(phones=phones, books=books, agent=agent, other=other, admin=admin, tokens=tokens)
 

@@ -34,7 +34,8 @@ def test_each_token_has_its_own_budget_and_then_gets_a_429(api, desk, app):
     assert api("GET", "/tickets", who="other").status_code == 200  # another token's is untouched
     if app.config.get("REDIS_URL"):  # counted where every web worker sees it
         from redis import Redis
-        assert any(key.startswith(b"LIMITS:deskwright-api") for key in Redis.from_url(app.config["REDIS_URL"]).keys())
+        keys = Redis.from_url(app.config["REDIS_URL"]).keys()
+        assert any(key.startswith(b"LIMITS:LIMITER/deskwright-api/token:") for key in keys), keys
 
 
 def test_requests_without_a_valid_token_are_limited_by_address(api, desk):
