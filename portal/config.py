@@ -58,6 +58,8 @@ class Config:
     # Email intake: a bigger message is kept raw and flagged, not parsed; more than MAIL_SENDER_LIMIT
     # messages taken from one sender within the window are held (a ping-pong storm with an autoresponder).
     MAX_INBOUND_MAIL_BYTES = int(os.environ.get("MAX_INBOUND_MAIL_BYTES", 50 * 1024 * 1024))
+    # A webhook channel's body cap (JSON events are small; the log keeps up to 64 KiB of a refused one).
+    WEBHOOK_MAX_BYTES = int(os.environ.get("WEBHOOK_MAX_BYTES", 256 * 1024))
     MAIL_SENDER_LIMIT = int(os.environ.get("MAIL_SENDER_LIMIT", 20))
     MAIL_SENDER_WINDOW_SECONDS = int(os.environ.get("MAIL_SENDER_WINDOW_SECONDS", 600))
     EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", 100_000))  # a CSV export of the queue stops here (the API pages through more)

@@ -173,3 +173,19 @@ def test_a_body_over_the_limit_is_413(app, sender):
 
 def test_no_csrf_or_login_is_needed_but_get_is_not_allowed(sender):
     assert sender.client.get(sender.url).status_code == 405
+
+
+def test_a_phone_number_files_the_ticket_under_a_phone_contact(sender, shop):
+    from portal.models import ContactIdentity
+    channel, _ = shop
+    channel.mapping = [row if row["field"] != "contact_email" else {**row, "field": "contact_phone",
+                                                                    "path": "customer.phone"}
+                       for row in channel.mapping]
+    db.session.commit()
+    payload = order()
+    payload["customer"] = {"phone": "+86 138 0013 8000", "name": "Wang Fang"}
+    response = sender.post(payload)
+    assert response.status_code == 201
+    ticket = db.session.get(Ticket, response.get_json()["ticket"])
+    identity = db.session.scalar(select(ContactIdentity).where(ContactIdentity.contact_id == ticket.contact_id))
+    assert (identity.kind, identity.value, ticket.contact.name) == ("phone", "+8613800138000", "Wang Fang")

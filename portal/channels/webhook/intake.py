@@ -62,7 +62,7 @@ class Result:
 
 
 def body_limit() -> int:
-    return current_app.config.get("WEBHOOK_MAX_BYTES", 256 * 1024)
+    return current_app.config["WEBHOOK_MAX_BYTES"]
 
 
 def receive(channel: WebhookChannel, body: bytes, headers: Mapping[str, str], *, too_large: bool = False,
