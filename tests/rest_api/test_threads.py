@@ -158,3 +158,20 @@ def test_expired_and_unclaimed_uploads(api, desk, app, ticket):
     assert result.exit_code == 0 and "removed 1" in result.output, result.output
     [kept] = (storage_root() / "api-uploads").glob("*/*")
     assert db.session.scalar(select(Attachment.storage_key)) == kept.relative_to(storage_root()).as_posix()
+
+
+def test_an_api_reply_is_emailed_like_the_agents_with_its_attachment(api, desk):
+    from portal.models.outbound import OutboundMessage
+    from portal.services.contacts import find_or_create_contact
+    ticket = make_ticket(department=desk.phones, contact=find_or_create_contact("li@example.com", "Li"))
+    db.session.commit()
+    uploaded = upload(api).get_json()["upload"]
+    reply = api("POST", f"/tickets/{ticket.id}/threads", json={"kind": "reply", "body": "Photo attached.",
+                                                               "attachments": [uploaded]}).get_json()
+    [email] = db.session.scalars(select(OutboundMessage).where(OutboundMessage.thread_id == reply["id"]))
+    assert (email.kind, email.recipient, email.body) == ("email", "li@example.com", "Photo attached.")
+    assert email.payload["attachments"] == [reply["attachments"][0]["id"]]
+    assert api("POST", f"/tickets/{ticket.id}/threads", json={"kind": "note", "body": "internal"}).status_code == 201
+    assert db.session.query(OutboundMessage).count() == 1  # a note is never emailed
+    db.session.expire_all()
+    assert api("GET", reply["url"][len("/api/v1"):]).get_json()["delivery_state"] is not None
