@@ -24,7 +24,7 @@ from ..services.contacts import find_or_create_contact
 from ..services.errors import StaleEdit, ValidationFailed
 from ..services.scoping import departments_for, get_ticket_or_404, ticket_scope
 from .auth import current_agent, requires
-from .inputs import invalid, no_other_parameters
+from .inputs import NUL_MESSAGE, invalid, no_other_parameters, nul_members
 from .problems import ApiProblem
 from .serialize import ticket_json
 from .views import bp
@@ -47,6 +47,9 @@ def _body(allowed: set[str]) -> dict:
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise invalid({key: "Unknown member." for key in unknown})
+    nul = nul_members(data)
+    if nul:
+        raise invalid({key: NUL_MESSAGE for key in nul})
     return data
 
 
