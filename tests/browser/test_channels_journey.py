@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from screens import Shooter, device_pages
 from desk import PASSWORD, login
 
 pytestmark = pytest.mark.browser
@@ -24,7 +25,6 @@ pytestmark = pytest.mark.browser
 ADMIN = "ada@desk.example"
 ADMIN_ZH = "an@desk.example"
 SHOTS = Path(os.environ.get("CHANNELS_SHOTS_DIR", "/tmp/shots/webhook"))
-DEVICES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
 PAYLOAD = {"event": {"id": "evt_1001"}, "order": {"title": "Order 1001: wrong colour"},
            "message": "I ordered the blue jacket and got a green one.",
            "customer": {"email": "mei@example.com", "name": "Mei Lin"}, "urgency": "high"}
@@ -157,28 +157,13 @@ def furnished_desk(admin_desk):
     return admin_desk
 
 
-def _no_sideways_scroll(page: Page, where: str) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1, f"{where}: the page is {overflow}px wider than the window"
-
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_channel_screen_at_desktop_and_phone(browser, live_server, furnished_desk, lang):
     ids = furnished_desk.config["SHOT_IDS"]
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for device, viewport in DEVICES.items():
-        context = browser.new_context(viewport=viewport, device_scale_factor=1, is_mobile=device == "phone",
-                                      has_touch=device == "phone", locale="zh-CN" if lang == "zh" else "en-US")
-        page = context.new_page()
-        page.set_default_timeout(10_000)
+    for device, page in device_pages(browser, lang):
         login(page, live_server.url, ADMIN_ZH if lang == "zh" else ADMIN)
-        n = 0
-
-        def shot(name: str) -> None:
-            nonlocal n
-            n += 1
-            _no_sideways_scroll(page, f"{lang}/{device}/{name}")
-            page.screenshot(path=str(SHOTS / f"{lang}-{device}-{n:02d}-{name}.png"), full_page=True)
+        shot = Shooter(page, SHOTS, lang, device)
 
         page.goto(live_server.url + "/admin/channels/")
         expect(page.locator(".channel-table").first).to_contain_text("Shop orders")
@@ -203,4 +188,3 @@ def test_every_channel_screen_at_desktop_and_phone(browser, live_server, furnish
         page.goto(live_server.url + f"/admin/channels/wechat/{ids['wechat']}")
         expect(page.locator(".delivery-table")).to_be_visible()
         shot("wechat-account")
-        context.close()

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from screens import Shooter, device_pages
 from desk import login
 
 SHOTS = Path(os.environ.get("CONTACTS_SHOTS_DIR", "/tmp/shots/contacts"))
-DEVICES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
 
 
 def _log_inbound_call_as_new_ticket(page: Page, base: str, name: str = "Chen (mobile)",
@@ -88,28 +88,13 @@ def test_call_then_contact_then_merge(page: Page, live_server, desk):
     assert page.url == survivor
 
 
-def _no_sideways_scroll(page: Page, where: str) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1, f"{where}: the page is {overflow}px wider than the window"
-
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_contact_and_phone_screen(browser, live_server, desk, lang):
-    SHOTS.mkdir(parents=True, exist_ok=True)
     base = live_server.url
-    for device, viewport in DEVICES.items():
-        context = browser.new_context(viewport=viewport, device_scale_factor=1, is_mobile=device == "phone",
-                                      has_touch=device == "phone", locale="zh-CN" if lang == "zh" else "en-US")
-        page = context.new_page()
-        page.set_default_timeout(10_000)
+    for device, page in device_pages(browser, lang):
         login(page, base, desk.returns_agent_zh if lang == "zh" else desk.returns_agent)
-        n = 0
-
-        def shot(name: str) -> None:
-            nonlocal n
-            n += 1
-            _no_sideways_scroll(page, f"{lang}/{device}/{name}")
-            page.screenshot(path=str(SHOTS / f"{lang}-{device}-{n:02d}-{name}.png"), full_page=True)
+        shot = Shooter(page, SHOTS, lang, device)
 
         page.goto(base + "/tickets/new")
         page.check("#is_call")
@@ -158,4 +143,3 @@ def test_every_contact_and_phone_screen(browser, live_server, desk, lang):
         expect(page.locator(".flash")).to_be_visible()
         expect(page.locator(".contact-tickets")).to_contain_text("Kettle sparks")
         shot("contact-merged")
-        context.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from screens import Shooter, device_pages
 from desk import PASSWORD, login
 
 pytestmark = pytest.mark.browser
@@ -20,7 +21,6 @@ pytestmark = pytest.mark.browser
 ADMIN = "ada@desk.example"
 ADMIN_ZH = "an@desk.example"
 SHOTS = Path(os.environ.get("FIELDS_SHOTS_DIR", "/tmp/shots/fields"))
-DEVICES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
 
 
 @pytest.fixture()
@@ -204,10 +204,6 @@ def furnished_desk(admin_desk):
     return admin_desk
 
 
-def _no_sideways_scroll(page: Page, where: str) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1, f"{where}: the page is {overflow}px wider than the window"
-
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_screen_at_desktop_and_phone(browser, live_server, furnished_desk, lang):
@@ -219,23 +215,10 @@ def test_every_screen_at_desktop_and_phone(browser, live_server, furnished_desk,
         returns_id = db.session.scalar(db.select(Department.id).filter_by(name="Returns"))
         billing_id = db.session.scalar(db.select(Department.id).filter_by(name="Billing"))
         category_id = db.session.scalar(db.select(CustomField.id).filter_by(key="category"))
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for device, viewport in DEVICES.items():
-        context = browser.new_context(viewport=viewport, device_scale_factor=1 if device == "desktop" else 2,
-                                      is_mobile=device == "phone", has_touch=device == "phone",
-                                      locale="zh-CN" if lang == "zh" else "en-US")
-        page = context.new_page()
-        page.set_default_timeout(10_000)
+    for device, page in device_pages(browser, lang, phone_scale=2):
         login(page, live_server.url, ADMIN_ZH if lang == "zh" else ADMIN)
-        n = 0
-
-        def shot(name: str) -> None:
-            nonlocal n
-            n += 1
-            _no_sideways_scroll(page, f"{lang}/{device}/{name}")
-            # The side panel scrolls inside itself; let the full-page picture show all of it.
-            page.add_style_tag(content=".side-panel { position: static !important; max-height: none !important; }")
-            page.screenshot(path=str(SHOTS / f"{lang}-{device}-{n:02d}-{name}.png"), full_page=True)
+        # The side panel scrolls inside itself; let the full-page picture show all of it.
+        shot = Shooter(page, SHOTS, lang, device, style=".side-panel { position: static !important; max-height: none !important; }")
 
         page.goto(live_server.url + "/admin/fields")
         expect(page.locator(".fields-table")).to_contain_text("order_number")
@@ -283,4 +266,3 @@ def test_every_screen_at_desktop_and_phone(browser, live_server, furnished_desk,
             shot("layout-added-on-phone")
         page.goto(live_server.url + "/admin/layouts/import")
         shot("layout-import")
-        context.close()
