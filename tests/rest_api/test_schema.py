@@ -10,7 +10,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from factories import make_ticket
 from portal.extensions import db
@@ -59,7 +59,12 @@ def test_the_api_keeps_to_its_schema(app, desk, mode):
             # Every check but "schema-valid data is accepted": a request can fit the schema and still name
             # a department the agent doesn't have or break a custom field's layout rules; that answer is
             # a documented 422 naming the member, which the other checks hold to the schema.
+            excluded = [positive_data_acceptance]
+            if any(value == [] for value in (case.query or {}).values()):
+                # An invalid extra parameter generated as an empty list is sent as nothing at all:
+                # the request that arrives is valid, and its 200 is not "invalid data accepted".
+                excluded.append(negative_data_rejection)
             case.call_and_validate(headers=mail_headers if "mail" in case.path else headers,
-                                   excluded_checks=[positive_data_acceptance])
+                                   excluded_checks=excluded)
 
         exercise()
