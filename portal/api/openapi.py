@@ -1,6 +1,6 @@
 """The OpenAPI 3 document of /api/v1, served at /api/v1/openapi.json.
 
-Written as data next to the views it describes; tests/api/test_schema.py runs schemathesis against
+Written as data next to the views it describes; tests/rest_api/test_schema.py runs schemathesis against
 it (no 5xx, every response within this schema), so it can't drift from what the API does.
 """
 from __future__ import annotations
