@@ -49,6 +49,7 @@ from portal.config import normalise_db_url
 from portal.extensions import db
 
 import factories
+from smtp_sink import smtp_sink
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
@@ -398,3 +399,10 @@ def redis_url() -> str:
     conn.flushdb()
     conn.close()
 
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server on 127.0.0.1 that the app's MAIL_SERVER points at (see smtp_sink.py)."""
+    with smtp_sink() as inbox:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=inbox.port)
+        yield inbox

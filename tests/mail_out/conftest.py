@@ -1,9 +1,5 @@
-"""Email out: a real SMTP server (aiosmtpd) on 127.0.0.1 at a free port; the app's MAIL_SERVER
-points at it. `.envelopes` holds what it accepted; `.refuse` makes it answer RCPT TO with a 550."""
+"""Email out: a shop with a mailbox; the SMTP server (`smtp_server`, aiosmtpd on loopback) is the suite's."""
 from __future__ import annotations
-
-import socket
-from email import message_from_bytes, policy
 
 import pytest
 
@@ -12,44 +8,6 @@ from portal.extensions import db
 from portal.models import Mailbox
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    def __init__(self):
-        self.envelopes = []
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def messages(self):
-        return [message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
-
-
-@pytest.fixture
-def smtp_server(app):
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
-    try:
-        yield inbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ from portal.extensions import db
 from portal.models import Contact, OutboundMessage, Thread, Ticket
 from portal.services.attachments import store_bytes
 from portal.services.tickets import add_thread
-
-from .conftest import free_port
+from smtp_sink import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,9 @@ from portal.extensions import db
 from portal.models import OutboundMessage, Thread
 from portal.queue import QUEUE_NAME, get_queue
 from portal.services.tickets import add_thread
+from smtp_sink import free_port, smtp_sink
 from worker_procs import needs_postgres_and_redis, start_worker, stop, wait_for
 
-from .conftest import free_port
 from .test_email_out import emailed_ticket
 
 pytestmark = [pytest.mark.integration, needs_postgres_and_redis]
@@ -83,10 +83,6 @@ def test_the_worker_sends_the_reply_and_an_old_path_job_still_runs(app, smtp_ser
 
 
 def test_a_down_server_is_retried_by_the_scheduler_until_it_takes_the_mail(app, shop, worker, redis_url):
-    from aiosmtpd.controller import Controller
-
-    from .conftest import Inbox
-
     port = free_port()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)  # nothing listens there yet
     ticket = emailed_ticket()
@@ -100,13 +96,8 @@ def test_a_down_server_is_retried_by_the_scheduler_until_it_takes_the_mail(app, 
         return message.attempts >= 1 and message.last_error and "Connection refused" in message.last_error
 
     wait_for(failed_once, "the first try to fail", [proc])
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()  # the server comes up: a retry gets through
-    try:
+    with smtp_sink(port) as inbox:  # the server comes up: a retry gets through
         wait_for(settled(thread.id, "sent"), "a retry to send it", [proc])
-    finally:
-        controller.stop()
     message = db.session.scalar(select(OutboundMessage).where(OutboundMessage.thread_id == thread.id))
     assert message.status == "sent" and 2 <= message.attempts <= 3 and message.last_error is None
     assert len(inbox.envelopes) == 1

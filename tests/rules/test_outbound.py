@@ -16,8 +16,9 @@ from portal.jobs import process_event
 from portal.models import OutboundMessage, OutboxDelivery, OutboxEvent
 from portal.services.errors import ValidationFailed
 from rule_builder.services import save_rule
+from smtp_sink import free_port
 
-from .helpers import firings, free_port, fresh, make_rule, messages
+from .helpers import firings, fresh, make_rule, messages
 
 pytestmark = pytest.mark.integration
 
