@@ -15,12 +15,12 @@ from playwright.sync_api import Page, expect
 
 from desk import PASSWORD, login
 from mail_imap import dovecot
+from screens import Shooter, device_pages
 
 pytestmark = pytest.mark.browser
 
 ADMIN, ADMIN_ZH = "mia@desk.example", "mei@desk.example"
 SHOTS = Path(os.environ.get("IMAP_SHOTS_DIR", "/tmp/shots/imap"))
-DEVICES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
 
 
 @pytest.fixture(scope="module")
@@ -94,11 +94,6 @@ def test_admin_adds_a_mailbox_tests_it_polls_it_and_finds_the_ticket(page: Page,
     expect(page.get_by_text("The kettle leaks from the bottom.")).to_be_visible()
 
 
-def _no_sideways_scroll(page: Page, where: str) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1, f"{where}: the page is {overflow}px wider than the window"
-
-
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_mailbox_screens_at_desktop_and_phone(browser, live_server, admin_desk, imapd, lang):
     from portal.channels.mail.imap import poll_mailbox
@@ -123,21 +118,9 @@ def test_mailbox_screens_at_desktop_and_phone(browser, live_server, admin_desk, 
         poll_mailbox(good_id)
         poll_mailbox(bad_id)
         db.engine.dispose()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for device, viewport in DEVICES.items():
-        context = browser.new_context(viewport=viewport, device_scale_factor=1 if device == "desktop" else 2,
-                                      is_mobile=device == "phone", has_touch=device == "phone",
-                                      locale="zh-CN" if lang == "zh" else "en-US")
-        page = context.new_page()
-        page.set_default_timeout(10_000)
+    for device, page in device_pages(browser, lang, phone_scale=2):
         login(page, live_server.url, ADMIN_ZH if lang == "zh" else ADMIN)
-        n = 0
-
-        def shot(name: str) -> None:
-            nonlocal n
-            n += 1
-            _no_sideways_scroll(page, f"{lang}/{device}/{name}")
-            page.screenshot(path=str(SHOTS / f"{lang}-{device}-{n:02d}-{name}.png"), full_page=True)
+        shot = Shooter(page, SHOTS, lang, device)
 
         page.goto(live_server.url + "/admin/mail/mailboxes")
         expect(page.locator(".mailbox-table")).to_contain_text("Login failed")
@@ -156,4 +139,3 @@ def test_mailbox_screens_at_desktop_and_phone(browser, live_server, admin_desk, 
         shot("mailbox-tested")
         page.goto(live_server.url + "/admin/mail?show=all")
         shot("messages")
-        context.close()
