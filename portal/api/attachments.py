@@ -45,7 +45,8 @@ def upload_attachment():
     no_other_parameters()
     if not request.mimetype == "multipart/form-data":
         raise ApiProblem(415, "Unsupported Media Type", "Send the file as multipart/form-data, in the part `file`.")
-    unknown = sorted((set(request.form) | set(request.files)) - {"file"})
+    # A part without a usable name comes through as None: it is unknown too, under "" (sortable).
+    unknown = sorted({name or "" for name in (*request.form, *request.files)} - {"file"})
     if unknown:  # a misnamed part is refused, not silently dropped
         raise invalid({name: "Unknown part; send the file in the part `file`." for name in unknown})
     files = request.files.getlist("file")
