@@ -134,9 +134,10 @@ def test_uploads_are_checked_like_the_agents_form(api, desk, app):
     assert set(problem(api("POST", "/attachments", data={"other": "x", "file": (io.BytesIO(PNG), "a.png")},
                            content_type="multipart/form-data"))["errors"]) == {"other"}
     assert "file" in problem(api("POST", "/attachments", data={}, content_type="multipart/form-data"))["errors"]
-    # A part with an empty name (schemathesis sent one: it was a 500) is an unknown part too.
+    # Parts without a name and with an empty one (schemathesis sent them: a 500) are unknown parts too.
     boundary = "b0undary"
-    nameless = (f'--{boundary}\r\nContent-Disposition: form-data; name=""\r\n\r\nnull\r\n--{boundary}--\r\n').encode()
+    nameless = (f"--{boundary}\r\nContent-Disposition: form-data\r\n\r\nnull\r\n"
+                f'--{boundary}\r\nContent-Disposition: form-data; name=""\r\n\r\nnull\r\n--{boundary}--\r\n').encode()
     assert "" in problem(api("POST", "/attachments", data=nameless,
                              content_type=f"multipart/form-data; boundary={boundary}"))["errors"]
     assert api("POST", "/attachments", json={"file": "x"}).status_code == 415
