@@ -42,9 +42,10 @@ exit status (sysexits.h):
       or over --max-bytes here, then not sent), 400 (empty), 422 (--mailbox is not a
       desk mailbox)
   64  EX_USAGE: wrong options, no token
-  Postfix and Sendmail defer on 75 and bounce on every other non-zero status (Postfix
-  bounces 77 with 5.7.0, 65 with 5.6.0). One line on standard error says what happened;
-  the MTA logs it, or puts it in the bounce.
+  Postfix defers on 75 (and 71) and bounces on every other non-zero status (77 with
+  5.7.0, 65 with 5.6.0, an unknown one with 5.3.0), so a refused token or a wrong
+  --mailbox bounces mail until it is fixed: try the set-up with a message of your own.
+  One line on standard error says what happened; the MTA logs it, or puts it in the bounce.
 
 the token (never on the command line, where ps shows it to every user):
   --token-file FILE (first line; chmod 600, owned by the user the MTA runs this as),

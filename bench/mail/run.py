@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/mail/run.py                        # SQLite and PostgreSQL, default sizes
     .venv/bin/python bench/mail/run.py --backends sqlite --messages 2000 --pipe-sample 50 --rounds 1
+    .venv/bin/python bench/mail/run.py --backends postgresql --messages 1000 --pipe-sample 30 --gate-sample 1000
 
 1. Builds a maildir of `--messages` messages from ../shared/fixtures/mail (real-world mail, round-robin),
    each with a Message-ID and sender of its own (`--senders` distinct customers), addressed to the
@@ -12,10 +13,17 @@
    database made from a migrated template), then:
    (a) **pipe**: one `flask --app wsgi ingest-email < msg` process per message, as an MTA runs it,
        on the first `--pipe-sample` messages, sequentially; messages/s extrapolated to all;
-   (b) **batch**: `flask --app wsgi ingest-email --maildir DIR`, one process, one commit per message,
+   (b) **mailgate**: one `tools/mailgate.py < msg` process per message (the stdlib-only client an MTA
+       pipes into), posting to /api/v1/mail/inbound of the app served by gunicorn with `--workers` (2)
+       workers, started per round with bench/api/run.py's `start_gunicorn` (the production app:
+       RQ and the rate limiter on Redis, API_RATE_LIMIT raised); a token with the mail:ingest scope
+       is made per round. Sequentially, on the first `--gate-sample` messages; the script runs under
+       `BENCH_MAILGATE_PYTHON` (default /usr/bin/python3: what its `#!/usr/bin/env python3` finds on
+       an MTA host; a pyenv shim would add its own start-up);
+   (c) **batch**: `flask --app wsgi ingest-email --maildir DIR`, one process, one commit per message,
        every message.
 3. Where the time goes: a process that starts the app and exits (`ingest-email < /dev/null`), the
-   bare interpreter, and in-process: `parse_message` alone over every message vs the whole `ingest`.
+   bare interpreter, the mailgate's own start (`mailgate.py --help`), and in-process: `parse_message` alone over every message vs the whole `ingest`.
 
 Medians of the rounds are printed as a markdown table and written to bench/out/mail.json.
 """
@@ -43,6 +51,9 @@ PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127
 # a desk runs on new tickets. Not db 0; it is emptied before each round.
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 ADDRESS = "support@bench.example"
+MAILGATE = str(ROOT / "tools" / "mailgate.py")
+MAILGATE_PYTHON = os.environ.get("BENCH_MAILGATE_PYTHON") or (
+    "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else PYTHON)
 _DROP = re.compile(rb"^(message-id|from|to|cc|in-reply-to|references|reply-to|sender|return-path|delivered-to)\s*:",
                    re.I)
 
@@ -184,6 +195,62 @@ def pipe_round(url: str, files: list[Path], instance: Path) -> dict:
     return {"messages": len(files), "seconds": seconds, "rate": len(files) / seconds, "statuses": statuses}
 
 
+def _api_bench():
+    """bench/api/run.py as a module (its gunicorn start-up is reused, not copied)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_api_run", ROOT / "bench" / "api" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _mail_token(url: str, instance: Path) -> str:
+    """An agent of the bench department with a mail:ingest token; the token's secret."""
+    code = ("from portal import create_app\nfrom portal.extensions import db\n"
+            "from portal.models import Department, User\nfrom portal.services.api_tokens import create_token\n"
+            "from sqlalchemy import select\napp = create_app()\nwith app.app_context():\n"
+            "    agent = User(email='mta@bench.example', name='MTA', role='agent', password_hash='!')\n"
+            "    agent.departments.append(db.session.scalar(select(Department)))\n"
+            "    db.session.add(agent); db.session.flush()\n"
+            "    print(create_token(agent, 'mailgate', ['mail:ingest'])[1]); db.session.commit()\n")
+    done = subprocess.run([PYTHON, "-c", code], env=_env(url, instance), cwd=ROOT, check=True, capture_output=True,
+                          text=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+def gate_round(url: str, files: list[Path], instance: Path, workers: int) -> dict:
+    flush_redis()
+    token_file = instance / "mailgate.token"
+    token_file.write_text(_mail_token(url, instance) + "\n")
+    token_file.chmod(0o600)
+    # start_gunicorn passes its own environment on: keep this round's attachments in the work folder.
+    saved = {k: os.environ.get(k) for k in ("INSTANCE_PATH", "ATTACHMENT_DIR")}
+    os.environ.update(INSTANCE_PATH=str(instance), ATTACHMENT_DIR=str(instance / "attachments"))
+    try:
+        proc, port = _api_bench().start_gunicorn(url, REDIS_URL, workers)
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    command = [MAILGATE_PYTHON, MAILGATE, "--url", f"http://127.0.0.1:{port}/api/v1/mail/inbound",
+               "--token-file", str(token_file)]
+    statuses: dict[str, int] = {}
+    try:
+        started = time.perf_counter()
+        for path in files:
+            with open(path, "rb") as handle:
+                done = subprocess.run(command, stdin=handle, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"mailgate exited {done.returncode} on {path}: {done.stderr}")
+            status = re.search(r"taken \(\d+\): (\w+)", done.stderr).group(1)
+            statuses[status] = statuses.get(status, 0) + 1
+        seconds = time.perf_counter() - started
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return {"messages": len(files), "seconds": seconds, "rate": len(files) / seconds, "statuses": statuses,
+            "workers": workers}
+
+
 def batch_round(url: str, maildir: Path, instance: Path) -> dict:
     flush_redis()
     env = _env(url, instance)
@@ -212,7 +279,8 @@ def startup_cost(url: str, instance: Path, repeats: int = 7) -> dict:
         return statistics.median(times)
 
     return {"interpreter": timed([PYTHON, "-c", "pass"]),
-            "app": timed([FLASK, "--app", "wsgi", "ingest-email"])}  # starts the app, finds no message, exits
+            "app": timed([FLASK, "--app", "wsgi", "ingest-email"]),  # starts the app, finds no message, exits
+            "mailgate": timed([MAILGATE_PYTHON, MAILGATE, "--help"])}  # its interpreter, imports, argparse
 
 
 def in_process_split(url: str, maildir: Path, instance: Path, limit: int) -> dict:
@@ -251,6 +319,9 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=2_500)
     parser.add_argument("--reply-share", type=float, default=0.3)
     parser.add_argument("--pipe-sample", type=int, default=100, help="messages per round through one process each")
+    parser.add_argument("--gate-sample", type=int, default=2000,
+                        help="messages per round through tools/mailgate.py (one process each) to gunicorn")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for the mailgate's server")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (maildir, databases)")
@@ -267,10 +338,14 @@ def main() -> None:
     for name in args.backends.split(","):
         backend = {"sqlite": Sqlite, "postgresql": Postgres}[name](work)
         instance = work / "instance"
-        rounds = {"pipe": [], "batch": []}
+        rounds = {"pipe": [], "gate": [], "batch": []}
         for r in range(args.rounds):
             rounds["pipe"].append(pipe_round(backend.fresh(f"pipe{r}"), files[:args.pipe_sample], instance))
             print(f"{name} round {r + 1}: pipe {rounds['pipe'][-1]['rate']:.2f}/s", flush=True)
+            rounds["gate"].append(gate_round(backend.fresh(f"gate{r}"), files[:args.gate_sample], instance,
+                                             args.workers))
+            print(f"{name} round {r + 1}: mailgate {rounds['gate'][-1]['rate']:.1f}/s "
+                  f"{rounds['gate'][-1]['statuses']}", flush=True)
             rounds["batch"].append(batch_round(backend.fresh(f"batch{r}"), maildir, instance))
             print(f"{name} round {r + 1}: batch {rounds['batch'][-1]['rate']:.1f}/s "
                   f"{rounds['batch'][-1]['statuses']}", flush=True)
@@ -287,18 +362,25 @@ def main() -> None:
 
 
 def report(results: dict, args) -> str:
-    lines = ["| backend | pipe: msg/s (1 process each) | 10,000 by pipe | batch: msg/s (one process) | "
-             "10,000 in batch | app start | parse / msg | ingest+commit / msg |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| backend | pipe: msg/s (1 process each) | 10,000 by pipe | mailgate: msg/s (1 process each, "
+             f"gunicorn {args.workers} workers) | 10,000 by mailgate | batch: msg/s (one process) | "
+             "10,000 in batch | app start | mailgate start | parse / msg | ingest+commit / msg |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, data in results["backends"].items():
         pipe = statistics.median(r["rate"] for r in data["rounds"]["pipe"])
+        gate = statistics.median(r["rate"] for r in data["rounds"]["gate"])
         batch = statistics.median(r["rate"] for r in data["rounds"]["batch"])
         split = data["split"]
         lines.append(
-            f"| {name} | {pipe:.2f} | {10_000 / pipe / 60:.0f} min | {batch:.0f} | {10_000 / batch:.0f} s | "
+            f"| {name} | {pipe:.2f} | {10_000 / pipe / 60:.0f} min | {gate:.1f} | {10_000 / gate / 60:.1f} min | "
+            f"{batch:.0f} | {10_000 / batch:.0f} s | "
             f"{data['startup']['app'] * 1000:.0f} ms (interpreter {data['startup']['interpreter'] * 1000:.0f} ms) | "
+            f"{data['startup']['mailgate'] * 1000:.0f} ms | "
             f"{split['parse'] / split['messages'] * 1000:.2f} ms | {split['ingest'] / split['messages'] * 1000:.2f} ms |")
-    lines.append(f"\nMedians of {args.rounds} rounds; pipe on the first {args.pipe_sample} messages. "
+    lines.append(f"\nMedians of {args.rounds} rounds; pipe on the first {args.pipe_sample} messages, mailgate on "
+                 f"the first {args.gate_sample} (under {MAILGATE_PYTHON}). Statuses (mailgate, last round): "
+                 + "; ".join(f"{n}: {d['rounds']['gate'][-1]['statuses']}" for n, d in results["backends"].items())
+                 + ". "
                  f"Statuses (batch, last round): " + "; ".join(
                      f"{n}: {d['rounds']['batch'][-1]['statuses']}" for n, d in results["backends"].items()))
     return "\n".join(lines)
