@@ -17,7 +17,6 @@ EX_OK = 0
 EX_USAGE = 64       # wrong options: fix the MTA's command line
 EX_DATAERR = 65     # the desk refused this message for good (too large, ...): the MTA bounces it
 EX_TEMPFAIL = 75    # try again later: the MTA keeps the message and retries
-EX_NOPERM = 77      # the desk refused the token (401/403)
 
 # The server's MAX_INBOUND_MAIL_BYTES default (portal/config.py): bigger messages are refused
 # here without being sent.
@@ -35,16 +34,15 @@ exit status (sysexits.h):
       is recognised by its Message-ID and answers 200 "duplicate"
   75  EX_TEMPFAIL, the MTA keeps the message and retries: connection refused, DNS, TLS,
       time-out, 408, 429, 5xx, a redirect or any other unexpected answer, the token file
-      unreadable, an error in this script
-  77  EX_NOPERM: the desk refused the token (401: unknown, revoked, agent deactivated;
-      403: no mail:ingest scope)
-  65  EX_DATAERR: the desk refused the message for good: 413 (over MAX_INBOUND_MAIL_BYTES,
-      or over --max-bytes here, then not sent), 400 (empty), 422 (--mailbox is not a
-      desk mailbox)
+      unreadable, an error in this script; and the set-up errors, which are the desk's to
+      fix, not the sender's: 401 (token unknown, revoked, agent deactivated), 403 (no
+      mail:ingest scope), 422 (--mailbox is not a desk mailbox)
+  65  EX_DATAERR: the desk refused this message for good: 413 (over MAX_INBOUND_MAIL_BYTES,
+      or over --max-bytes here, then not sent), 400 (empty)
   64  EX_USAGE: wrong options, no token
-  Postfix defers on 75 (and 71) and bounces on every other non-zero status (77 with
-  5.7.0, 65 with 5.6.0, an unknown one with 5.3.0), so a refused token or a wrong
-  --mailbox bounces mail until it is fixed: try the set-up with a message of your own.
+  Postfix defers on 75 (and 71) and bounces on every other non-zero status (65 with
+  5.6.0, an unknown one with 5.3.0): a revoked token or a mistyped --mailbox keeps mail
+  waiting in the MTA's queue (watch its log) instead of bouncing customers' mail.
   One line on standard error says what happened; the MTA logs it, or puts it in the bounce.
 
 the token (never on the command line, where ps shows it to every user):
@@ -249,9 +247,11 @@ def outcome(status: int, reason: str, headers, body: bytes) -> Done:
     elif body.strip() and status >= 400:
         said += ": " + body[:200].decode("utf-8", "replace")
     said = _one_line(said)
-    if status in (401, 403):
-        return Done(EX_NOPERM, f"{NAME}: the desk refused the token ({said}); exit 77")
-    if status in (400, 413, 422):
+    if status in (401, 403, 422):  # the set-up is wrong, not the message: keep it until it's fixed
+        what = "the token" if status != 422 else "--mailbox"
+        return Done(EX_TEMPFAIL, f"{NAME}: the desk refused {what} ({said}); exit 75, the MTA keeps the "
+                                 "message and retries: fix the set-up")
+    if status in (400, 413):
         return Done(EX_DATAERR, f"{NAME}: the desk refused the message ({said}); exit 65")
     if 300 <= status < 400:
         said += f" to {headers.get('Location', '?')}: give that URL as --url"
