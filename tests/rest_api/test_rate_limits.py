@@ -4,10 +4,12 @@ with Retry-After; counted in process memory or in Redis; if Redis is unreachable
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
-from conftest import TEST_REDIS_URL
+# Read here, not imported from conftest: with tests/browser collected too, `conftest` can be that one.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
 
 pytestmark = pytest.mark.integration
 
