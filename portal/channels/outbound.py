@@ -73,8 +73,16 @@ def retry_policy() -> Retry | None:
     return Retry(max=attempts - 1, interval=intervals[:attempts - 1] or 60)
 
 
+def _sync_thread(message: OutboundMessage, status: str | None = None) -> None:
+    """Copy a message's status (or `status`, just written by an UPDATE) onto the thread it was
+    written for (its delivery_state). No query for a message without a thread (a rule's email, a
+    webhook); the thread of a reply is usually in the session already."""
+    if message.thread_id is not None and (thread := db.session.get(Thread, message.thread_id)) is not None:
+        thread.delivery_state = status or message.status
+
+
 def _sync_threads(message_ids) -> None:
-    """Copy the messages' status onto the threads they were written for (their delivery_state)."""
+    """_sync_thread for messages changed by an UPDATE (their ids): reads their status back."""
     rows = db.session.execute(select(OutboundMessage.thread_id, OutboundMessage.status).where(
         OutboundMessage.id.in_(list(message_ids)), OutboundMessage.thread_id.is_not(None))).all()
     for thread_id, status in rows:  # one or a few: a reply has one message
@@ -101,8 +109,7 @@ def queue_message(*, kind: str, dedupe_key: str, ticket_id: int | None, **fields
             db.session.add(message)
     except IntegrityError:  # a concurrent worker wrote the same message first
         return db.session.scalar(select(OutboundMessage).filter_by(dedupe_key=dedupe_key)), False
-    if message.thread_id is not None:
-        _sync_threads([message.id])
+    _sync_thread(message)
     if message.status == "queued":
         db.session.info.setdefault(PENDING_KEY, []).append(message.id)
     return message, True
@@ -169,7 +176,7 @@ def deliver_outbound(message_id: int) -> str:
     if message.kind == "email" and not config.get("MAIL_SERVER"):
         if message.status == "queued":
             message.status, message.last_error = "held", NO_MAIL_SERVER
-            _sync_threads([message.id])
+            _sync_thread(message)
             db.session.commit()
         return message.status
     now = utcnow()
@@ -177,7 +184,7 @@ def deliver_outbound(message_id: int) -> str:
         update(OutboundMessage).where(OutboundMessage.id == message_id, OutboundMessage.status == "queued")
         .values(status="sending", attempts=OutboundMessage.attempts + 1, last_attempt_at=now)).rowcount
     if claimed == 1:
-        _sync_threads([message_id])
+        _sync_thread(message, "sending")
     db.session.commit()
     if claimed != 1:
         return f"not queued ({db.session.get(OutboundMessage, message_id).status})"
@@ -194,14 +201,14 @@ def deliver_outbound(message_id: int) -> str:
         message.last_error = (str(exc) if isinstance(exc, PermanentFailure) else
                               f"{exc.__class__.__name__}: {exc}")[:2000]
         message.status = "failed" if permanent or last_try else "queued"
-        _sync_threads([message.id])
+        _sync_thread(message)
         db.session.commit()
         log.warning("outbound message %s (%s) failed: %s", message_id, message.kind, message.last_error)
         if message.status == "queued":
             raise  # RQ retries with back-off
         return "failed"
     message.status, message.sent_at, message.last_error = "sent", utcnow(), None
-    _sync_threads([message.id])
+    _sync_thread(message)
     db.session.commit()
     return "sent"
 

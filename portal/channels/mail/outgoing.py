@@ -130,8 +130,6 @@ def retry_delivery(thread: Thread) -> bool:
     """Send a reply's failed (or held, once a mail server is configured) email again, with a fresh
     round of tries. The caller commits; False if there is nothing to retry."""
     message = thread.outbound_message
-    if message is None or message.status not in ("failed", "held"):
-        return False
-    if message.status == "held" and not current_app.config.get("MAIL_SERVER"):
-        return False  # it would only be held again
-    return outbound.retry(message)
+    if message is None or (message.status == "held" and not current_app.config.get("MAIL_SERVER")):
+        return False  # nothing sent; or, held, it would only be held again
+    return outbound.retry(message)  # False unless failed or held
