@@ -23,7 +23,7 @@ from datetime import tzinfo
 from typing import Any, Optional
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ..conditions import ConditionTimeout, InvalidCondition, compile_to_python
 from ..extensions import db
@@ -43,9 +43,13 @@ NOT_AVAILABLE = _l("This field is not available.")
 def layout_for(department_id: Optional[int]) -> Layout:
     """The department's layout, else the default one; a desk with no layout at all gets an empty
     default (not saved)."""
-    layout = stored_layout(department_id) if department_id is not None else None
-    return layout or stored_layout(None) or Layout(department_id=None, revision=0,
-                                                   document={"version": LAYOUT_VERSION, "sections": []})
+    if department_id is None:
+        layout = stored_layout(None)
+    else:  # one query for both (every ticket written through a form or the API reads this)
+        layout = db.session.scalar(
+            select(Layout).where(or_(Layout.department_id == department_id, Layout.department_id.is_(None)))
+            .order_by(Layout.department_id.is_(None)).limit(1))
+    return layout or Layout(department_id=None, revision=0, document={"version": LAYOUT_VERSION, "sections": []})
 
 
 @dataclass
@@ -85,7 +89,8 @@ class _Form:
         self.department_id, self.audience = department_id, audience
         self.document = layout_for(department_id).document
         keys = layout_keys(self.document)
-        self.fields = {f.key: f for f in db.session.scalars(select(CustomField).where(CustomField.key.in_(keys)))}
+        self.fields = {f.key: f for f in db.session.scalars(select(CustomField).where(CustomField.key.in_(keys)))
+                       } if keys else {}
         self.rows = {row["key"]: row for section in self.document["sections"] for row in section["fields"]
                      if row["key"] in self.fields}
         self.book = OptionBook(self.fields.values(), department_id)

@@ -367,18 +367,17 @@ def create_ticket(*, subject: str, department: Department | int, body: str = "",
     attachments = list(attachments)
     if not text_body and not attachments:
         raise ValidationFailed({"body": _l("Please describe the request.")})
-    ticket = Ticket(version=1, created_at=now, updated_at=now, search_text="")
+    ticket = Ticket(version=1, created_at=now, updated_at=now, thread_count=0, last_customer_reply_at=now,
+                    search_text=_search_text(values["subject"], [text_body]))
     for field, value in values.items():
         _set(ticket, field, value)
     db.session.add(ticket)
-    db.session.flush()
     # The first message is always the customer's request, even when an agent typed it in
-    # (a phone call): the thread keeps the agent as author so the History says who.
+    # (a phone call): the thread keeps the agent as author so the History says who. Its flush
+    # writes the ticket too, complete: two INSERTs, no UPDATE after.
     thread = _new_thread(ticket, kind="customer",
                          html_body=html_body, text_body=text_body, actor=actor, channel=ticket.channel,
                          sender=sender, message_id=message_id, attachments=attachments, now=now)
-    ticket.last_customer_reply_at = now
-    ticket.search_text = _search_text(ticket.subject, [text_body])
     diff = {f: (None, v) for f, v in values.items() if v not in (None, [], {})}
     _record(ticket, "ticket.created", diff, actor, None, {"thread_id": thread.id}, now)
     return ticket
@@ -444,12 +443,6 @@ def add_thread(ticket: Ticket, *, kind: str, body: str = "", body_html: str | No
         raise ValidationFailed({"status": _l("Unknown status.")})
     now = now or utcnow()
     seen_version = ticket.version
-    try:  # the new thread's flush also writes the ticket's thread_count: it can be the stale one
-        thread = _new_thread(ticket, kind=kind, html_body=html_body, text_body=text_body, actor=actor,
-                             channel=channel or ticket.channel, sender=sender, message_id=message_id,
-                             attachments=attachments, now=now, contact=contact)
-    except StaleDataError:
-        raise _stale(ticket, seen_version) from None
     diff: dict = {}
     new_status = status
     if kind == "customer":
@@ -469,7 +462,12 @@ def add_thread(ticket: Ticket, *, kind: str, body: str = "", body_html: str | No
     ticket.search_text = _search_text(ticket.search_text, [text_body])
     ticket.version += 1
     ticket.updated_at = now
-    _flush_or_stale(ticket)
+    try:  # one flush: the ticket's version-checked UPDATE (it can be the stale one) and the thread
+        thread = _new_thread(ticket, kind=kind, html_body=html_body, text_body=text_body, actor=actor,
+                             channel=channel or ticket.channel, sender=sender, message_id=message_id,
+                             attachments=attachments, now=now, contact=contact)
+    except StaleDataError:
+        raise _stale(ticket, seen_version) from None
     event_kind = {"customer": "ticket.customer_replied", "reply": "ticket.agent_replied",
                   "note": "ticket.note_added"}[kind]
     _record(ticket, event_kind, diff, actor, None, {"thread_id": thread.id}, now)
