@@ -18,6 +18,7 @@ import logging
 import time
 import weakref
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Union
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 Handler = Callable[["object"], None]
 # wants(kind, payload) -> bool: whether the subscriber acts on an event at all.
 Wants = Callable[[str, dict], bool]
+# prepare(events) -> a context manager entered around a batch of the subscriber's events
+# (portal.jobs.process_events): it may load what the handlers will need in a few queries.
+Prepare = Callable[[list], AbstractContextManager]
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class Subscriber:
     kinds: tuple[str, ...]
     handler: Handler
     wants: Wants | None = None
+    prepare: Prepare | None = None
 
     def takes(self, kind: str, payload: dict | None) -> bool:
         if self.kinds and kind not in self.kinds:
@@ -44,7 +49,8 @@ class Subscriber:
 _subscribers: dict[str, Subscriber] = {}
 
 
-def subscribe(name: str, kinds: tuple[str, ...] = (), wants: Wants | None = None) -> Callable[[Handler], Handler]:
+def subscribe(name: str, kinds: tuple[str, ...] = (), wants: Wants | None = None,
+              prepare: Prepare | None = None) -> Callable[[Handler], Handler]:
     """Register `handler` under a stable `name` for the given event kinds (empty: all kinds).
 
     `wants(kind, payload)` narrows it further, and is decided when the event is written: an
@@ -52,10 +58,15 @@ def subscribe(name: str, kinds: tuple[str, ...] = (), wants: Wants | None = None
     rule engine ignores the ticket.updated events its own actions cause, ~80% of all events on
     a desk with many rules; queueing them cost a job and three commits each). It must look
     only at the payload, never at the database.
+
+    `prepare(events)`, optional, returns a context manager that `portal.jobs.process_events`
+    enters around a batch of events (those among them the subscriber takes): a place to load in
+    a few queries what the handler would otherwise read one event at a time. The handler must
+    give the same result with or without it (a single event, the one-by-one fallback).
     """
 
     def register(handler: Handler) -> Handler:
-        _subscribers[name] = Subscriber(tuple(kinds), handler, wants)
+        _subscribers[name] = Subscriber(tuple(kinds), handler, wants, prepare)
         return handler
 
     return register
@@ -68,6 +79,12 @@ def unsubscribe(name: str) -> None:
 def subscribers_for(kind: str, payload: dict | None = None) -> list[tuple[str, Handler]]:
     """The subscribers that take an event of `kind` (and, given its payload, want it)."""
     return [(name, sub.handler) for name, sub in _subscribers.items() if sub.takes(kind, payload)]
+
+
+def preparer_of(name: str) -> Prepare | None:
+    """The batch hook a subscriber registered (see `subscribe`), or None."""
+    sub = _subscribers.get(name)
+    return sub.prepare if sub else None
 
 
 # --------------------------------------------------------------------------------------------

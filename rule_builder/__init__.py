@@ -23,13 +23,13 @@ def init_app(app: Flask) -> None:
     from portal.seed import register_seed_step
 
     from .cli import rules_cli
-    from .engine import EVENT_KINDS, SUBSCRIBER, on_event, wants_event
+    from .engine import EVENT_KINDS, SUBSCRIBER, on_event, prepare_events, wants_event
     from .seed import seed_demo_rules
     from .time_rules import run_time_rules
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
-    subscribe(SUBSCRIBER, EVENT_KINDS, wants=wants_event)(on_event)
+    subscribe(SUBSCRIBER, EVENT_KINDS, wants=wants_event, prepare=prepare_events)(on_event)
     periodic("time_rules", "TIME_RULES_SECONDS")(run_time_rules)
     app.cli.add_command(rules_cli)
     register_seed_step("rules", seed_demo_rules)

@@ -37,6 +37,8 @@ def test_duplicate_deliveries_on_two_workers_fire_and_send_once(app, tmp_path, r
     monkeypatch.setenv("MAIL_SERVER", "127.0.0.1")
     monkeypatch.setenv("MAIL_PORT", str(app.config["MAIL_PORT"]))
     monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE", "1")
+    # Two events per drain job, so the 16 deliveries make batches that overlap on both workers.
+    monkeypatch.setenv("OUTBOX_BATCH", "2")
     webhook_server.secret = "s3cret"
     greet = make_rule("Greet", actions=[
         {"type": "add_tags", "tags": ["greeted"]}, {"type": "set_field", "field": "priority", "value": "high"},
