@@ -121,7 +121,9 @@ def _register_errors(app: Flask) -> None:
         return render_template("portal/errors/400.html", reason=exc.description), 400
 
     @app.errorhandler(413)
-    def too_large(_exc):
+    def too_large(exc):
+        if problems.is_api_request():  # an API client reads problem+json, never the page
+            return problems.from_http_exception(exc)
         return render_template("portal/errors/413.html"), 413
 
     @app.after_request

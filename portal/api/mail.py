@@ -18,6 +18,10 @@ from .views import bp
 @requires("mail:ingest")
 def inbound_mail():
     no_other_parameters(frozenset({"mailbox"}))
+    # A mail's own limit, not the app's request limit (MAX_CONTENT_LENGTH, sized for forms and
+    # uploads and smaller): a message the desk would take by email must not be refused by HTTP.
+    # Over it, werkzeug answers 413 before reading the body.
+    request.max_content_length = current_app.config["MAX_INBOUND_MAIL_BYTES"]
     raw = request.get_data(cache=False)
     if not raw:
         raise ApiProblem(400, "Bad Request", "Send the raw message (RFC 5322) as the request body.")

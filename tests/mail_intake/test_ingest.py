@@ -162,6 +162,21 @@ def test_the_http_endpoint_needs_the_mail_scope(client, desk):
     assert again.status_code == 200 and again.get_json()["status"] == "duplicate"
 
 
+def test_the_http_endpoint_takes_mail_up_to_the_mail_limit_not_the_request_limit(app, client, desk):
+    app.config.update(MAX_CONTENT_LENGTH=2_000, MAX_INBOUND_MAIL_BYTES=20_000)
+    agent = make_agent(departments=[desk[0]])
+    _, mta = create_token(agent, "mta", ["mail:ingest"])
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {mta}"}
+    body = mail(body="A long story. " * 500).as_bytes()
+    assert 2_000 < len(body) < 20_000
+    taken = client.post("/api/v1/mail/inbound", data=body, content_type="message/rfc822", headers=headers)
+    assert taken.status_code == 201 and taken.get_json()["status"] == "ticket"
+    too_big = client.post("/api/v1/mail/inbound", data=mail(body="x" * 30_000).as_bytes(),
+                          content_type="message/rfc822", headers=headers)
+    assert too_big.status_code == 413 and too_big.mimetype == "application/problem+json"
+
+
 def test_rules_do_not_answer_an_automatic_message(desk):
     from rules.helpers import make_rule
     from rule_builder.models import RuleFiring
