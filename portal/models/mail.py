@@ -78,6 +78,9 @@ class InboundMessage(db.Model):
     problem: Mapped[Optional[str]] = mapped_column(Text)
     size: Mapped[int] = mapped_column(Integer, default=0)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+    # Outlook's conversation (the Thread-Index header block, hex): threads a reply whose
+    # In-Reply-To and References were lost on the way (channels/mail/headers.conversation_key).
+    conversation: Mapped[Optional[str]] = mapped_column(String(44))
 
     mailbox: Mapped[Optional[Mailbox]] = relationship()
 
@@ -85,4 +88,5 @@ class InboundMessage(db.Model):
         Index("ix_inbound_messages_message_id", "message_id"),
         Index("ix_inbound_messages_sender_received", "sender", "received_at"),  # the per-sender rate limit
         Index("ix_inbound_messages_status_received", "status", "received_at"),  # the admin's "flagged" list
+        Index("ix_inbound_messages_conversation", "conversation"),
     )

@@ -98,6 +98,37 @@ def test_loops_bounces_and_the_desks_own_mail_are_not_taken(desk):
     assert record.status == "ignored" and record.loop_reason
 
 
+def thread_index(conversation: bytes, replies: int = 0) -> str:
+    """An Outlook Thread-Index: a 22-byte block (reserved byte, FILETIME, GUID), 5 bytes per reply."""
+    import base64
+    return base64.b64encode(b"\x01" + b"\x01\xd9\x5c\x33\x10" + conversation + b"\x8a\x01\x02\x03\x04" * replies).decode()
+
+
+def test_outlook_thread_index_threads_a_reply_whose_references_were_lost(desk):
+    conversation, other = bytes(range(1, 17)), bytes(range(101, 117))
+    opening = take(mail(subject="Screen cracked", Thread_Index=thread_index(conversation)))
+    # An Exchange gateway dropped In-Reply-To and References; the subject carries no number.
+    later = take(mail(subject="AW: Screen cracked", body="Any news?\n", Thread_Index=thread_index(conversation, 2)))
+    assert (later.status, later.ticket_id) == ("reply", opening.ticket_id)
+    assert db.session.get(Ticket, opening.ticket_id).thread_count == 2
+    # Another conversation, and a Thread-Index that is not one (bad base64, wrong length), start tickets.
+    assert take(mail(subject="AW: Screen cracked", Thread_Index=thread_index(other, 1))).status == "ticket"
+    assert take(mail(subject="Re: x", Thread_Index="not*base64")).status == "ticket"
+    assert take(mail(subject="Re: y", Thread_Index="AQID")).status == "ticket"
+
+
+def test_conversation_key_reads_only_well_formed_thread_indexes():
+    from portal.channels.mail.headers import conversation_key
+    key = conversation_key(thread_index(bytes(range(1, 17))))
+    assert key is not None and len(key) == 44
+    assert conversation_key(thread_index(bytes(range(1, 17)), 3)) == key
+    assert conversation_key(" ".join([thread_index(bytes(range(1, 17)), 1)[:10],
+                                      thread_index(bytes(range(1, 17)), 1)[10:]])) == key  # folded
+    assert conversation_key(thread_index(bytes(16))) is None          # no GUID
+    assert conversation_key("AQIDBAU=") is None                        # 5 bytes: too short
+    assert conversation_key("%%%") is None and conversation_key("") is None and conversation_key(None) is None
+
+
 def test_a_sender_over_the_rate_limit_is_held(app, desk):
     app.config["MAIL_SENDER_LIMIT"] = 3
     statuses = [take(mail(subject=f"ping {i}", sender="bot@example.com")).status for i in range(5)]

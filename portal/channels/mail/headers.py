@@ -148,3 +148,25 @@ def message_ids(value: object) -> list[str]:
         if item and item not in seen and "\ufffd" not in item:
             seen.append(item)
     return seen
+
+
+# Outlook's Thread-Index (MS-OXOMSG 2.2.1.3): base64 of a 22-byte header block (a reserved byte, a
+# FILETIME and a GUID) identifying the conversation, then 5 bytes per reply. Replies in one
+# conversation share the first 22 bytes, whatever their other headers say.
+THREAD_INDEX_HEADER_BYTES = 22
+
+
+def conversation_key(thread_index: Optional[str]) -> Optional[str]:
+    """The conversation a Thread-Index names (its 22-byte header block, as hex), or None when
+    the value is not a well-formed Thread-Index (a wrong length or not base64)."""
+    if not thread_index:
+        return None
+    try:
+        data = binascii.a2b_base64("".join(thread_index.split()).encode("ascii"), strict_mode=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return None
+    if len(data) < THREAD_INDEX_HEADER_BYTES or (len(data) - THREAD_INDEX_HEADER_BYTES) % 5:
+        return None
+    block = data[:THREAD_INDEX_HEADER_BYTES]
+    return None if not any(block[6:]) else block.hex()  # an all-zero GUID names nothing
+

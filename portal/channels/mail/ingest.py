@@ -6,7 +6,7 @@ the ticket service creates tickets and threads. Order of the checks, each a reas
 too large or unreadable (flagged for an admin), already taken (duplicate, by Message-ID), the desk's
 own mail or a bounce (ignored: answering would loop), the sender's rate limit (held), then
 threading: In-Reply-To / References against the messages the desk knows, then a ticket number in
-the subject when the sender is that ticket's customer; otherwise a new ticket of the mailbox's
+the subject when the sender is that ticket's customer, then Outlook's Thread-Index; otherwise a new ticket of the mailbox's
 department. The caller commits (`ingest` flushes), so one message is one transaction.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ from ...services.attachments import mail_attachment_problem, store_bytes
 from ...services.contacts import find_or_create_contact
 from ...services.errors import ValidationFailed
 from ...services.tickets import Actor
+from .headers import conversation_key
 from .parse import ParsedMessage, parse_message
 
 # "[#123]" as the desk writes it in the subjects of its replies, or "Ticket #123" / "工单 #123".
@@ -49,6 +50,7 @@ def ingest(raw: bytes, *, via: str = "pipe", mailbox: Optional[Mailbox] = None,
     record.sender = parsed.from_address[:320] if parsed.from_address else None
     record.subject = (parsed.subject or "")[:500]
     record.loop_reason = parsed.loop_reason[:200] if parsed.loop_reason else None
+    record.conversation = conversation_key(parsed.thread_index)
     earlier = _already_taken(record.message_id)
     if earlier is not None:
         return _finish(record, "duplicate", ticket_id=earlier)
@@ -69,7 +71,7 @@ def ingest(raw: bytes, *, via: str = "pipe", mailbox: Optional[Mailbox] = None,
     if department is None:
         return _finish(record, "flagged", problem="No active department to receive mail.")
     if ticket is None:
-        ticket = _by_subject_number(parsed)
+        ticket = _by_subject_number(parsed) or _by_conversation(record.conversation)
     return _take(record, parsed, ticket, department, now)
 
 
@@ -121,6 +123,18 @@ def _by_subject_number(parsed: ParsedMessage) -> Optional[Ticket]:
     owner = db.session.scalar(select(ContactIdentity.contact_id).where(
         ContactIdentity.kind == "email", ContactIdentity.value == parsed.from_address))
     return ticket if owner == ticket.contact_id else None
+
+
+def _by_conversation(conversation: Optional[str]) -> Optional[Ticket]:
+    """The ticket of the latest message taken from the same Outlook conversation. Like a Message-ID
+    in References (and unlike a ticket number), a Thread-Index carries a random GUID: only those who
+    received the conversation know it."""
+    if not conversation:
+        return None
+    ticket_id = db.session.scalar(select(InboundMessage.ticket_id).where(
+        InboundMessage.conversation == conversation, InboundMessage.status.in_(TAKEN),
+        InboundMessage.ticket_id.is_not(None)).order_by(InboundMessage.id.desc()).limit(1))
+    return db.session.get(Ticket, ticket_id) if ticket_id is not None else None
 
 
 def _over_rate_limit(sender: str, now: datetime) -> bool:
