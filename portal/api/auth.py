@@ -7,7 +7,6 @@ from typing import Optional
 
 from flask import g, request
 
-from ..extensions import db
 from ..models import User
 from ..models.tokens import ApiToken
 from ..services import api_tokens
@@ -31,8 +30,6 @@ def current_token() -> Optional[ApiToken]:
     if token is _UNSET:
         secret = _presented_secret()
         token = api_tokens.authenticate(secret) if secret else None
-        if token is not None and db.session.dirty:  # last_used_at moved on: keep it even if the request fails
-            db.session.commit()
         request.environ[_CACHE] = token
     return token
 

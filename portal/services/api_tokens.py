@@ -6,8 +6,9 @@ import secrets
 from datetime import timedelta
 from typing import Iterable, Optional
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import User, utcnow
@@ -54,8 +55,17 @@ def authenticate(secret: str) -> Optional[ApiToken]:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
-        token.last_used_at = now
+        _touch(token, now)
     return token
+
+
+def _touch(token: ApiToken, now) -> None:
+    """Note the token's use in a short transaction of its own: it stands even if the request fails,
+    and the request's session keeps the token and its agent loaded (committing that session here
+    would expire them, and the request would read them again)."""
+    with db.engine.begin() as connection:
+        connection.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+    set_committed_value(token, "last_used_at", now)
 
 
 def revoke(token: ApiToken) -> None:

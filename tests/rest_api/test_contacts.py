@@ -59,6 +59,32 @@ def test_find_by_identity_or_search_and_page(api, desk, li):
     assert set(problem(nul)["errors"]) == {"name", "identities.0.value"}
 
 
+def test_a_page_of_contacts_reads_their_tickets_in_one_query(api, desk, li, app):
+    from sqlalchemy import event
+    contact, mine, _theirs = li
+    many = []
+    for i in range(12):
+        other = find_or_create_contact(f"wang{i}@example.com", f"Wang {i}")
+        many.append((other, [make_ticket(department=desk.phones, contact=other) for _ in range(i % 3)]))
+    busy = find_or_create_contact("busy@example.com", "Busy")
+    busy_tickets = [make_ticket(department=desk.phones, contact=busy) for _ in range(12)]
+    db.session.commit()
+    seen = []
+    listen = lambda *args: seen.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        page = api("GET", "/contacts", query_string={"limit": 50}).get_json()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    recent = {c["id"]: c["recent_tickets"] for c in page["items"]}
+    assert recent[contact.id] == [mine.id]  # the other department's ticket stays hidden
+    for other, tickets in many:
+        assert recent[other.id] == [t.id for t in reversed(tickets)]
+    assert recent[busy.id] == [t.id for t in reversed(busy_tickets)][:10]  # the latest ten
+    assert sum("FROM tickets" in statement for statement in seen) == 1, seen
+    assert len(seen) <= 8, seen  # token, contacts, identities, accounts, tickets: not one per contact
+
+
 def test_create_and_change_through_the_contact_service(api, desk, li):
     contact, _mine, _theirs = li
     assert api("POST", "/contacts", json={"name": "Wang", "identities": [{"kind": "email",

@@ -201,3 +201,20 @@ def test_a_list_page_costs_a_few_queries_not_some_per_ticket(api, desk, app):
         event.remove(db.engine, "before_cursor_execute", listen)
     assert len(page["items"]) == 12 and all(t["contact"]["email"] for t in page["items"])
     assert len(statements) <= 12, statements  # token, the page, and one IN query per relation
+
+
+def test_a_tokens_use_is_noted_even_when_the_request_fails_and_the_token_is_read_once(api, desk):
+    from sqlalchemy import event, select
+    from portal.models.tokens import ApiToken
+    seen = []
+    listen = lambda *args: seen.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        assert api("GET", "/tickets/999999").status_code == 404
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    db.session.expire_all()
+    used = db.session.scalars(select(ApiToken.last_used_at).where(ApiToken.user_id == desk.agent.id,
+                                                                  ApiToken.name == "agent token")).one()
+    assert used is not None
+    assert sum(s.lstrip().startswith("SELECT") and "FROM api_tokens" in s for s in seen) == 1, seen
