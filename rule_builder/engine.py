@@ -80,7 +80,7 @@ class FiringResult:
     stop: bool = False
     raw_changes: dict = field(default_factory=dict)
     pass_number: int = 1
-    firing: Optional[RuleFiring] = None  # the row (not in a dry run)
+    firing: Optional[RuleFiring] = None  # the row, for a rule with outputs (see _Run._firing_row)
 
 
 @dataclass
@@ -293,13 +293,16 @@ class _Run:
         self.catalogue = catalogue if catalogue is not None else current_catalogue()
         self.report = RunReport()
         self.event_changes: dict = {}
+        self.firing_rows: list[dict] = []  # firings not written yet (see _firing_row)
 
     def run(self, trigger: str, raw_changes: dict) -> RunReport:
         # All passes' field changes become one version and one ticket.updated event (each History
         # row still names its rule): one flush and one outbox row per run, not per firing.
         with tickets.batched(self.ticket, by=Actor(label="rules", origin=ORIGIN), now=self.now) as batch:
             self.batch = batch
-            return self._run(trigger, raw_changes)
+            report = self._run(trigger, raw_changes)
+            self._write_firings()
+            return report
 
     def _run(self, trigger: str, raw_changes: dict) -> RunReport:
         self.event_changes = raw_changes
@@ -370,13 +373,16 @@ class _Run:
         # Field changes alone are validated before anything is touched (a refusal leaves the ticket
         # as it was), so they need no savepoint; outputs and strategies write rows as they go.
         guarded = needs_savepoint(actions_list) or self.dry_run
+        if guarded and not self.dry_run:
+            self._write_firings()  # the earlier firings first: ids keep the firing order
         try:
             with db.session.begin_nested() if guarded else nullcontext():
                 actions = apply_actions(self.ticket, actions_list, actor=actor, context=context)
                 result = FiringResult(rule, "applied", actions.changes, actions.outputs, stop=actions.stop,
                                       raw_changes=actions.raw_changes, pass_number=number)
                 if not self.dry_run:
-                    result.firing = self._firing_row(rule, "applied", actions.changes, actions.outputs)
+                    result.firing = self._firing_row(rule, "applied", actions.changes, actions.outputs,
+                                                     as_object=guarded)
                     if actions.messages:
                         db.session.flush()  # the messages point at the firing
                         for message in actions.messages:
@@ -395,19 +401,33 @@ class _Run:
         self.report.firings.append(result)
         return result
 
-    def _firing_row(self, rule: Rule, status: str, changes: dict, outputs: list, error: str | None = None):
-        row = RuleFiring(rule_id=rule.id, revision=rule.revision, ticket_id=self.ticket.id,
-                         event_id=self.event.id if self.event else None, status=status, changes=changes,
-                         outputs=outputs, error=error, created_at=utcnow())
+    def _firing_row(self, rule: Rule, status: str, changes: dict, outputs: list, error: str | None = None, *,
+                    as_object: bool = False) -> Optional[RuleFiring]:
+        """Record a firing. As an ORM object when asked (a rule with outputs: it runs in a
+        savepoint, and its messages point at the row); otherwise as a row written with the run's
+        others in one INSERT when the run ends (`_write_firings`): ~5 firings an event cost the
+        unit of work ~15% of the event as objects."""
+        values = dict(rule_id=rule.id, revision=rule.revision, ticket_id=self.ticket.id,
+                      event_id=self.event.id if self.event else None, status=status, changes=changes,
+                      outputs=outputs, error=error, created_at=utcnow())
+        if not as_object:
+            self.firing_rows.append(values)
+            return None
+        row = RuleFiring(**values)
         db.session.add(row)
         return row
+
+    def _write_firings(self) -> None:
+        if self.firing_rows:
+            rows, self.firing_rows = self.firing_rows, []
+            with db.session.no_autoflush:  # the ticket's changes are flushed once, when the run's batch closes
+                db.session.execute(RuleFiring.__table__.insert(), rows)
 
     def _record_failure(self, rule: Rule, error: str, number: int, status: str = "failed") -> FiringResult:
         self.fired.add(rule.id)
         result = FiringResult(rule, status, error=error, pass_number=number)
         if not self.dry_run:
-            result.firing = self._firing_row(rule, status, {}, [], error)
-            db.session.flush()
+            self._firing_row(rule, status, {}, [], error)
         self.report.firings.append(result)
         return result
 

@@ -17,10 +17,13 @@ PostgreSQL and Redis on 127.0.0.1 (as on the project machines). The script:
      then 2 worker processes of the same class as the desk's (`flask --app e2e_app worker`,
      portal.queue.AppWorker: a SimpleWorker running each job in a fresh app context);
   4. drain: with the workers stopped, --tickets tickets are created through
-     portal.services.tickets.create_ticket (each commit enqueues its event, as the web app does);
-     then 2 workers start and run the backlog: delivered events/s is the workers' throughput (events
-     no subscriber wants, e.g. those the rules' own changes cause, are settled when written, never
-     queued: they are counted apart);
+     portal.services.tickets.create_ticket (each commit hands its event to the queue, as the web app
+     does: the id onto the outbox list, a drain job if none is waiting); then 2 workers start and run
+     the backlog in batches (portal.jobs.drain_outbox, OUTBOX_BATCH events a job): delivered events/s
+     is the workers' throughput (events no subscriber wants, e.g. those the rules' own changes
+     cause, are settled when written, never queued: they are counted apart). CPU seconds of the
+     workers (from the moment each registered with RQ: start-up excluded), of the PostgreSQL
+     backends of the bench database and of redis-server are read from /proc over the drain;
   5. latency: with 2 workers running, --tickets more tickets are created at a steady rate (--rate,
      default 40% of the drain phase's throughput: the producer shares the 2 cores): p50/p95 from the
      ticket's commit to its "created" event delivered to the rule engine (OutboxDelivery.finished_at, subscriber "rules").
@@ -84,6 +87,54 @@ def ts(dt: datetime) -> float:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.timestamp()
+
+
+# ---------------------------------------------------------------------------------------------
+# CPU seconds from /proc (Linux)
+def _processes():
+    """(pid, process group, cmdline, CPU seconds) of every process we can read."""
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        yield int(pid), int(fields[2]), cmdline, (int(fields[11]) + int(fields[12])) / tick
+
+
+def cpu_seconds(worker_groups: set[int], database: str) -> dict[str, float]:
+    """CPU seconds so far of: the worker processes (by process group), the PostgreSQL backends
+    connected to `database` (their process title names it), and redis-server (the whole server)."""
+    out = {"workers": 0.0, "postgres": 0.0, "redis": 0.0}
+    for _pid, group, cmdline, seconds in _processes():
+        if group in worker_groups:
+            out["workers"] += seconds
+        elif cmdline.startswith("postgres: ") and f" {database} " in cmdline:
+            out["postgres"] += seconds
+        elif cmdline.startswith("redis-server") or "/redis-server" in cmdline.split(" ")[0]:
+            out["redis"] += seconds
+    return out
+
+
+def worker_cpu_when_registered(q, workers: "Workers", timeout: float = 120) -> float:
+    """Poll RQ's worker registry until each of our workers registered (it has built the app and
+    is about to take its first job); the sum of their CPU seconds at that moment (start-up)."""
+    from rq import Worker
+    seen: dict[int, float] = {}
+    ours = {p.pid for p in workers.procs}
+    deadline = time.monotonic() + timeout
+    while len(seen) < len(ours) and time.monotonic() < deadline:
+        for w in Worker.all(connection=q.connection):
+            if w.pid in ours and w.pid not in seen:
+                seen[w.pid] = sum(sec for _pid, group, _c, sec in _processes() if group == w.pid)
+        time.sleep(0.01)
+    return sum(seen.values())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,10 +436,14 @@ def summarise_events(rows, committed: dict[int, float] | None) -> dict:
            "settled_at_write": sum(1 for r in rows if r[3] == "done" and r[6] is None),
            "kinds": {k: sum(1 for r in rows if r[1] == k) for k in sorted({r[1] for r in rows})}}
     out["all_events"] = rate_of([ts(r[6]) for r in delivered_all], [ts(r[5]) for r in delivered_all])
+    # A batch's claims share one time (portal.jobs._claim_many): distinct claim times = batches.
+    batches = {r[6] for r in delivered_all}
+    out["batches"] = len(batches)
+    out["events_per_batch"] = len(delivered_all) / max(len(batches), 1)
     created_done = [r for r in created if r[5] is not None]
     out["tickets"] = rate_of([ts(r[6]) for r in created_done if r[6]], [ts(r[5]) for r in created_done])
-    # How long process_event took, per kind: from the first delivery's claim to the event marked done
-    # (RQ's own per-job work before and after is not in it: the no-op phase measures that).
+    # How long an event took, per kind: from its first delivery's claim to the event marked done, i.e.
+    # its batch's run (RQ's own per-job work before and after is not in it: the no-op phase measures that).
     out["process_ms_by_kind"] = {}
     for kind in out["kinds"]:
         spans = [(ts(r[5]) - ts(r[6])) * 1000 for r in rows if r[1] == kind and r[5] is not None and r[6] is not None]
@@ -482,7 +537,7 @@ def main() -> int:
     app = e2e_app.create_app()
     from portal.events import subscribers_for
     from portal.extensions import db
-    from portal.queue import get_queue_for
+    from portal.queue import EVENTS_KEY, get_queue_for
     ctx = app.app_context()
     ctx.push()
     subs = [name for name, _ in subscribers_for("ticket.created")]
@@ -509,7 +564,8 @@ def main() -> int:
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "tickets_per_phase": args.tickets, "rules": n_rules,
               "workers": args.workers, "engine_ready": engine_ready, "subscribers": subs,
               "rules_stored_via": how, "expected_firing_rate": expected, "load_before": load0,
-              "worker_class": "portal.queue.AppWorker (rq.SimpleWorker + app context per job)"}
+              "worker_class": "portal.queue.AppWorker (rq.SimpleWorker + app context per job)",
+              "outbox_batch": int(os.environ.get("OUTBOX_BATCH", 0)) or app.config.get("OUTBOX_BATCH")}
 
     # -- RQ's own limit ------------------------------------------------------------------------
     if not args.skip_noop:
@@ -527,13 +583,23 @@ def main() -> int:
     committed = create_tickets(db, snaps[:args.tickets], contacts, 0)
     create_s = time.perf_counter() - t0
     print(f"  {args.tickets:,} tickets created in {create_s:.1f}s ({args.tickets / create_s:,.0f}/s, one commit each); "
-          f"queue holds {q.count:,} jobs", flush=True)
+          f"queue holds {q.count:,} jobs and {q.connection.llen(EVENTS_KEY):,} event ids", flush=True)
+    from sqlalchemy.engine import make_url
+    database = make_url(url).database
     workers = Workers(args.workers, url, args.redis, "drain")
+    groups = {p.pid for p in workers.procs}
     try:
+        other0 = cpu_seconds(set(), database)
+        startup = worker_cpu_when_registered(q, workers)
         wait_settled(db, q, workers)
+        cpu1 = cpu_seconds(groups, database)
     finally:
         workers.stop()
     drain = summarise_events(events_since(db, first), None)
+    cpu = {"workers": cpu1["workers"] - startup, "postgres": cpu1["postgres"] - other0["postgres"],
+           "redis": cpu1["redis"] - other0["redis"]}
+    drain["cpu_seconds"] = cpu
+    drain["cpu_ms_per_delivered_event"] = {k: v * 1000 / max(drain["delivered_events"], 1) for k, v in cpu.items()}
     drain["create_per_s"] = args.tickets / create_s
     drain["firings"] = firing_stats(db, first)
     result["drain"] = drain
@@ -582,7 +648,8 @@ def main() -> int:
 
     # -- report ----------------------------------------------------------------------------------
     noop = result.get("noop")
-    print(f"\n## Rules end to end — {args.workers} RQ workers ({result['worker_class']}), PostgreSQL + Redis\n")
+    print(f"\n## Rules end to end — {args.workers} RQ workers ({result['worker_class']}, drain jobs of up to "
+          f"{result['outbox_batch']} events), PostgreSQL + Redis\n")
     print(f"Load average {load0[0]:.2f} before, {load1[0]:.2f} after; {os.cpu_count()} cores shared by the workers, "
           f"PostgreSQL, Redis and the ticket producer. {n_rules} enabled rules (trigger created), expected "
           f"firing rate at creation {expected:.1%}.\n")
@@ -593,7 +660,7 @@ def main() -> int:
               f"{noop['enqueue']['batched_per_s']:,.0f}/s |")
         print(f"| RQ no-op jobs, {args.workers} workers (middle 80% / overall) | {noop['middle80']:,.0f}/s / {noop['overall']:,.0f}/s |")
     print(f"| tickets created through the service (one commit each, workers stopped) | {drain['create_per_s']:,.0f}/s |")
-    print(f"| drain: events delivered by the workers (RQ jobs), per s (overall / middle 80%) | **{ev['overall']:,.0f}** / "
+    print(f"| drain: events delivered by the workers, per s (overall / middle 80%) | **{ev['overall']:,.0f}** / "
           f"{ev['middle80']:,.0f} |")
     print(f"| drain: created events/s (middle 80% / overall) | {tk['middle80']:,.0f} / {tk['overall']:,.0f} |")
     print(f"| drain: tickets/s sustained (delivered events/s ÷ {per_ticket_events:.1f} per ticket) | "
@@ -603,8 +670,13 @@ def main() -> int:
           f"{drain['settled_at_write']:,} |")
     all_written = drain["events"] / max(ev["seconds"], 1e-9) if ev.get("seconds") else float("nan")
     print(f"| drain: all events written ÷ the workers' wall time (for comparison only) | {all_written:,.0f}/s |")
+    print(f"| drain: batches (drain jobs that ran events) / events per batch | {drain['batches']:,} / "
+          f"{drain['events_per_batch']:.1f} |")
     for kind, span in drain["process_ms_by_kind"].items():
-        print(f"| drain: process_event for {kind}, mean / p95 (claim → done) | {span['mean']:.1f} / {span['p95']:.1f} ms |")
+        print(f"| drain: {kind}, claim → done (its whole batch), mean / p95 | {span['mean']:.1f} / {span['p95']:.1f} ms |")
+    c = drain["cpu_ms_per_delivered_event"]
+    print(f"| drain: CPU per delivered event: workers / PostgreSQL (bench db backends) / redis-server | "
+          f"{c['workers']:.2f} / {c['postgres']:.2f} / {c['redis']:.2f} ms |")
     if lc:
         print(f"| latency phase: commit → rules applied, p50 / p95 / max | {lc['p50']:.0f} / **{lc['p95']:.0f}** / {lc['max']:.0f} ms |")
         print(f"| latency phase: producer rate | {lat['achieved_rate']:.0f} tickets/s |")
