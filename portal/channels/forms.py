@@ -12,8 +12,16 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from ..extensions import db
 from ..forms import choices
 from ..models import Department
+from .wechat import protocol
 
 EMPTY_ROWS = 2  # blank rows offered under the mapping for new lines
+# The console's message encryption modes (消息加解密方式), in protocol.MODES's order.
+WECHAT_MODES = [("plaintext", _l("Plaintext (明文模式)")), ("compatible", _l("Compatible (兼容模式)")),
+                ("safe", _l("Safe (安全模式)"))]
+
+
+def _stripped(value):
+    return "".join(value.split()) if isinstance(value, str) else value  # a pasted key may carry spaces
 
 
 def _departments(current_id: int | None) -> list:
@@ -44,12 +52,26 @@ class WeChatAccountForm(FlaskForm):
     token = StringField(_l("Token"), validators=[
         DataRequired(),
         Regexp(r"^[A-Za-z0-9]{3,32}$", message=_l("WeChat accepts 3 to 32 letters and digits as the Token."))])
+    mode = SelectField(_l("Message encryption"), default="plaintext", choices=choices(WECHAT_MODES))
+    encoding_aes_key = StringField(_l("EncodingAESKey"), filters=[_stripped], render_kw={
+        "autocomplete": "off", "spellcheck": "false", "maxlength": 43, "class": "mono"}, validators=[
+        Optional(), Regexp(protocol.ENCODING_AES_KEY.pattern,
+                           message=_l("An EncodingAESKey is exactly 43 characters: letters, digits, + and /."))])
     reply_zh = TextAreaField(_l("Reply in Chinese"), validators=[Optional(), Length(max=600)])
     reply_en = TextAreaField(_l("Reply in English"), validators=[Optional(), Length(max=600)])
+    has_saved_key = False  # set by the view: an empty key field then keeps the saved one
 
     def fill_choices(self, current_id: int | None = None) -> "WeChatAccountForm":
         self.department.choices = _departments(current_id)
         return self
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.mode.data != "plaintext" and not self.encoding_aes_key.data and not self.has_saved_key:
+            self.encoding_aes_key.errors = [*self.encoding_aes_key.errors, _l(
+                "Compatible and safe mode need the EncodingAESKey from the console's server configuration.")]
+            ok = False
+        return ok
 
 
 def mapping_rows(formdata) -> list[dict]:

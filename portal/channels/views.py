@@ -17,7 +17,7 @@ from ..admin.access import guard, require_admin
 from ..api.problems import problem
 from ..extensions import csrf, db, htmx
 from ..models import ChannelDelivery, Department, WebhookChannel, WeChatAccount, utcnow
-from .forms import EMPTY_ROWS, WebhookChannelForm, WeChatAccountForm, mapping_rows
+from .forms import EMPTY_ROWS, WECHAT_MODES, WebhookChannelForm, WeChatAccountForm, mapping_rows
 from .webhook import intake as webhook_intake
 from .webhook.mapping import STANDARD_FIELDS, known_fields
 from .webhook.setup import MappingInvalid, new_public_id, rotate_secret, save_channel
@@ -60,20 +60,18 @@ def wechat_receive(public_id: str):
     if account is None:
         abort(404)
     args = request.args
-    signed = protocol.signature_ok(account.token, args.get("timestamp", ""), args.get("nonce", ""),
-                                   args.get("signature", ""))
-    if request.method == "GET":  # the console's "verify the server URL"
-        if not signed:
+    if request.method == "GET":  # the console's "verify the server URL" (plain sha1 in every mode)
+        if not protocol.signature_ok(account.token, args.get("timestamp", ""), args.get("nonce", ""),
+                                     args.get("signature", "")):
             return "bad signature", 403, {"Content-Type": "text/plain"}
         return args.get("echostr", ""), 200, {"Content-Type": "text/plain"}
     body = request.stream.read(protocol.MAX_BODY + 1)
-    if not signed or not account.active:
-        wechat_intake.refuse(account, body, 403, _("Bad signature: check that the Token matches the console's.")
-                             if not signed else _("This account is switched off."))
-        db.session.commit()
-        return "forbidden", 403, {"Content-Type": "text/plain"}
-    result = wechat_intake.receive(account, body)
+    result = wechat_intake.take(account, body, args)
     db.session.commit()
+    if result.delivery.http_status == 403:
+        return "forbidden", 403, {"Content-Type": "text/plain"}
+    if result.delivery.http_status >= 500:
+        return "server error", result.delivery.http_status, {"Content-Type": "text/plain"}
     if result.delivery.http_status >= 400:
         return result.delivery.problem or "bad request", result.delivery.http_status, {"Content-Type": "text/plain"}
     if result.reply is None:
@@ -116,7 +114,8 @@ def index():
                                                                       WeChatAccount.name)))
     return render_template("portal/channels/index.html", webhooks=webhooks, accounts=accounts,
                            webhook_rejected=_rejected_counts(ChannelDelivery.webhook_id),
-                           wechat_rejected=_rejected_counts(ChannelDelivery.wechat_id))
+                           wechat_rejected=_rejected_counts(ChannelDelivery.wechat_id),
+                           wechat_modes=dict(WECHAT_MODES))
 
 
 def _department(form) -> Department | None:
@@ -220,10 +219,12 @@ def _save_wechat(account: WeChatAccount | None):
     data = None
     if account is not None:
         data = dict(name=account.name, department=account.department_id, active=account.active,
-                    app_id=account.app_id, token=account.token, reply_zh=account.reply_zh, reply_en=account.reply_en)
+                    app_id=account.app_id, token=account.token, mode=account.mode,
+                    reply_zh=account.reply_zh, reply_en=account.reply_en)
     else:
-        data = dict(active=True, reply_zh=_DEFAULT_REPLY_ZH, reply_en=_DEFAULT_REPLY_EN)
+        data = dict(active=True, mode="plaintext", reply_zh=_DEFAULT_REPLY_ZH, reply_en=_DEFAULT_REPLY_EN)
     form = WeChatAccountForm(data=data).fill_choices(account.department_id if account else None)
+    form.has_saved_key = bool(account is not None and account.encoding_aes_key)
     if request.method != "POST":
         return _wechat_page(account, form)
     if not form.validate_on_submit():
@@ -237,7 +238,9 @@ def _save_wechat(account: WeChatAccount | None):
         db.session.add(account)
     account.name, account.active = form.name.data.strip(), form.active.data
     account.app_id, account.token = form.app_id.data.strip(), form.token.data.strip()
-    account.department = department
+    account.department, account.mode = department, form.mode.data
+    if form.encoding_aes_key.data:  # empty: keep the saved key (it is never shown again)
+        wechat_intake.set_encoding_aes_key(account, form.encoding_aes_key.data)
     account.reply_zh, account.reply_en = (form.reply_zh.data or "").strip(), (form.reply_en.data or "").strip()
     db.session.commit()
     flash(_("WeChat account “%(name)s” saved.", name=account.name), "success")

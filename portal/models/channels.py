@@ -56,6 +56,11 @@ class WeChatAccount(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     app_id: Mapped[str] = mapped_column(String(40))
     token: Mapped[str] = mapped_column(String(64))  # the console's "Token", for the sha1 signature
+    # The console's message encryption mode: plaintext / compatible / safe (protocol.MODES).
+    mode: Mapped[str] = mapped_column(String(12), default="plaintext", server_default="plaintext")
+    # The console's EncodingAESKey, sealed like a mailbox password (channels.mail.credentials): the
+    # desk needs the key itself to decrypt, and a database dump alone shouldn't give it away.
+    encoding_aes_key: Mapped[Optional[str]] = mapped_column(Text)
     reply_zh: Mapped[str] = mapped_column(Text, default="")
     reply_en: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,1 +1,1 @@
-"""The WeChat Official Account adapter: its message push protocol (plaintext and compatible mode)."""
+"""The WeChat Official Account adapter: its message push protocol (plaintext, compatible and safe mode)."""

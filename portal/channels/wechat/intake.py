@@ -8,13 +8,17 @@ account). Events (subscribe, unsubscribe, menu clicks...) are logged and make no
 WeChat retries a push it got no answer to within 5 seconds, up to three times, with the same MsgId:
 a MsgId already taken answers with the same reply and creates nothing (the thread's message id is
 unique, so two racing retries can't both be taken). Every push is kept as a ChannelDelivery.
-The caller commits (`receive` flushes).
+The caller commits (`take` and `receive` flush).
+
+`take` is the front door for a POSTed push: it checks the signature and the account's encryption
+mode (see protocol: plaintext, compatible, safe), decrypts an encrypted push and encrypts the
+reply to it. A refused push is logged with the reason and writes nothing else.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
+from typing import Mapping, Optional
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -26,6 +30,7 @@ from ...services import tickets as ticket_service
 from ...services.contacts import find_or_create_by_identity
 from ...services.errors import ValidationFailed
 from ...services.tickets import Actor
+from ..mail.credentials import CredentialsUnreadable, seal, unseal
 from . import protocol
 
 SUBJECT_LENGTH = 60
@@ -36,6 +41,69 @@ TICKET_PLACEHOLDER = "{ticket}"
 class Result:
     delivery: ChannelDelivery
     reply: Optional[bytes] = None   # the passive reply's XML; None: answer "success" (nothing to say)
+
+
+def take(account: WeChatAccount, body: bytes, args: Mapping[str, str], *,
+         now: Optional[datetime] = None) -> Result:
+    """Check one POSTed push (`args`: its query string) and take it, or log why not (flushed)."""
+    now = now or utcnow()
+    timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
+    if account.mode != "plaintext" and args.get("encrypt_type", "").lower() == "aes":
+        return _take_encrypted(account, body, args, timestamp, nonce, now)
+    if not protocol.signature_ok(account.token, timestamp, nonce, args.get("signature", "")):
+        return Result(refuse(account, body, 403, _("Bad signature: check that the Token matches the console's.")))
+    if not account.active:
+        return Result(refuse(account, body, 403, _("This account is switched off.")))
+    if account.mode == "safe":  # only encrypted pushes: a plaintext one means the two sides disagree
+        return Result(refuse(account, body, 400, _(
+            "The account is in safe mode but the push isn't encrypted (no encrypt_type=aes): set the same "
+            "message encryption mode here and in the console.")))
+    return receive(account, body, now=now)
+
+
+def _take_encrypted(account: WeChatAccount, body: bytes, args: Mapping[str, str], timestamp: str, nonce: str,
+                    now: datetime) -> Result:
+    try:
+        encrypted = protocol.encrypted_field(body[:protocol.MAX_BODY])
+    except protocol.BadMessage as exc:
+        return Result(refuse(account, body, 400, str(exc)))
+    if not encrypted:
+        return Result(refuse(account, body, 400, _("An encrypted push (encrypt_type=aes) without <Encrypt>.")))
+    if not protocol.msg_signature_ok(account.token, timestamp, nonce, encrypted, args.get("msg_signature", "")):
+        return Result(refuse(account, body, 403, _(
+            "Bad msg_signature: check that the Token matches the console's.")))
+    if not account.active:
+        return Result(refuse(account, body, 403, _("This account is switched off.")))
+    key = aes_key_of(account)
+    if key is None:
+        return Result(refuse(account, body, 500, _(
+            "The saved EncodingAESKey can't be read (the credentials key changed?): enter it again.")))
+    try:
+        message = protocol.decrypt(key, encrypted, account.app_id)
+    except protocol.Undecryptable as exc:
+        return Result(refuse(account, body, 400, _("Can't decrypt the message: %(why)s.", why=str(exc))))
+    # The log keeps the decrypted message: the ciphertext would tell the admin nothing.
+    result = receive(account, message, now=now)
+    if result.reply is not None:
+        result.reply = protocol.encrypted_reply(key, account.token, account.app_id, result.reply,
+                                                str(int(now.timestamp())), protocol.new_nonce())
+    return result
+
+
+def aes_key_of(account: WeChatAccount) -> Optional[bytes]:
+    """The account's AES key, or None when none is saved or it can't be unsealed."""
+    if not account.encoding_aes_key:
+        return None
+    try:
+        return protocol.aes_key(unseal(account.encoding_aes_key))
+    except (CredentialsUnreadable, ValueError):
+        return None
+
+
+def set_encoding_aes_key(account: WeChatAccount, encoding_aes_key: str) -> None:
+    """Keep the console's EncodingAESKey on the account, sealed (protocol.aes_key checks it first)."""
+    protocol.aes_key(encoding_aes_key)
+    account.encoding_aes_key = seal(encoding_aes_key)
 
 
 def receive(account: WeChatAccount, body: bytes, *, now: Optional[datetime] = None) -> Result:
