@@ -54,7 +54,7 @@ class WeChatAccountForm(FlaskForm):
         Regexp(r"^[A-Za-z0-9]{3,32}$", message=_l("WeChat accepts 3 to 32 letters and digits as the Token."))])
     mode = SelectField(_l("Message encryption"), default="plaintext", choices=choices(WECHAT_MODES))
     encoding_aes_key = StringField(_l("EncodingAESKey"), filters=[_stripped], render_kw={
-        "autocomplete": "off", "spellcheck": "false", "maxlength": 43, "class": "mono"}, validators=[
+        "autocomplete": "off", "spellcheck": "false"}, validators=[
         Optional(), Regexp(protocol.ENCODING_AES_KEY.pattern,
                            message=_l("An EncodingAESKey is exactly 43 characters: letters, digits, + and /."))])
     reply_zh = TextAreaField(_l("Reply in Chinese"), validators=[Optional(), Length(max=600)])
