@@ -215,6 +215,12 @@ def test_an_encrypted_push_without_encrypt_is_refused(safe_wechat):
     assert reply.status == 400 and nothing_saved() and "<Encrypt>" in log()[0].problem
 
 
+def test_an_oversized_encrypted_push_is_413(safe_wechat):
+    padding = "x" * protocol.MAX_BODY
+    reply = safe_wechat.push_encrypted(safe_wechat.text(padding))
+    assert reply.status == 413 and nothing_saved() and log()[0].status == "rejected"
+
+
 def test_a_switched_off_safe_account_refuses(safe_wechat, safe_account):
     safe_account.active = False
     db.session.commit()

@@ -63,8 +63,10 @@ def take(account: WeChatAccount, body: bytes, args: Mapping[str, str], *,
 
 def _take_encrypted(account: WeChatAccount, body: bytes, args: Mapping[str, str], timestamp: str, nonce: str,
                     now: datetime) -> Result:
+    if len(body) > protocol.MAX_BODY:
+        return receive(account, body, now=now)  # refused as too large, like a plaintext push
     try:
-        encrypted = protocol.encrypted_field(body[:protocol.MAX_BODY])
+        encrypted = protocol.encrypted_field(body)
     except protocol.BadMessage as exc:
         return Result(refuse(account, body, 400, str(exc)))
     if not encrypted:
