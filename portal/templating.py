@@ -9,6 +9,7 @@ from flask_babel import format_datetime, format_timedelta, get_locale
 from flask_babel import lazy_gettext as _l
 
 from .models import utcnow
+from .i18n import read_text
 
 STATUS_LABELS = {"new": _l("New"), "open": _l("Open"), "pending": _l("Pending"), "on_hold": _l("On hold"),
                  "solved": _l("Solved"), "closed": _l("Closed")}
@@ -73,7 +74,7 @@ def thread_html(thread) -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(local_time=local_time, ago=ago, thread_html=thread_html)
+    app.jinja_env.filters.update(local_time=local_time, ago=ago, thread_html=thread_html, stored_text=read_text)
     app.jinja_env.globals.update(
         STATUS_LABELS=STATUS_LABELS, PRIORITY_LABELS=PRIORITY_LABELS, CHANNEL_LABELS=CHANNEL_LABELS,
         ROLE_LABELS=ROLE_LABELS, VIEW_LABELS=VIEW_LABELS, FIELD_LABELS=FIELD_LABELS,

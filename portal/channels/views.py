@@ -15,6 +15,7 @@ from sqlalchemy import case, select
 from ..admin import register_admin_tab
 from ..admin.access import guard, require_admin
 from ..api.problems import problem
+from ..i18n import read_text
 from ..extensions import csrf, db, htmx
 from ..models import ChannelDelivery, Department, WebhookChannel, WeChatAccount, utcnow
 from .forms import EMPTY_ROWS, WECHAT_MODES, WebhookChannelForm, WeChatAccountForm, mapping_rows
@@ -49,7 +50,7 @@ def webhook_receive(public_id: str):
     db.session.commit()
     delivery = result.delivery
     if delivery.status == "rejected":
-        return problem(delivery.http_status, result.title, delivery.problem, result.errors or None)
+        return problem(delivery.http_status, result.title, read_text(delivery.problem), result.errors or None)
     return {"status": delivery.status, "ticket": delivery.ticket_id, "thread": delivery.thread_id,
             "delivery": delivery.id}, delivery.http_status
 
@@ -73,7 +74,7 @@ def wechat_receive(public_id: str):
     if result.delivery.http_status >= 500:
         return "server error", result.delivery.http_status, {"Content-Type": "text/plain"}
     if result.delivery.http_status >= 400:
-        return result.delivery.problem or "bad request", result.delivery.http_status, {"Content-Type": "text/plain"}
+        return read_text(result.delivery.problem) or "bad request", result.delivery.http_status, {"Content-Type": "text/plain"}
     if result.reply is None:
         return "success", 200, {"Content-Type": "text/plain"}  # WeChat's "received, nothing to say"
     return result.reply, 200, {"Content-Type": "application/xml; charset=utf-8"}

@@ -157,6 +157,28 @@ def test_the_delivery_log_lists_refused_ones_first(admin_client, shop, sender):
     assert "Shop" in listing and 'delivery-rejected">1<' in listing
 
 
+def test_the_log_says_why_in_each_readers_language_whatever_the_sender_asked_for(app, shop):
+    channel, secret = shop
+    body = json.dumps(order()).encode()
+    sender = app.test_client()  # its own client: the sender asks for Chinese, as WeChat's servers do
+    refused = sender.post(f"/channels/webhook/{channel.public_id}", data=body, headers={
+        "Content-Type": "application/json", "Accept-Language": "zh-CN",
+        "X-Deskwright-Signature": "sha256=" + "0" * 64})
+    assert refused.status_code == 401 and "签名与此渠道的密钥不匹配" in refused.get_json()["detail"]
+    stored = db.session.scalar(select(ChannelDelivery.problem))
+    assert "签名" not in stored  # kept as the message itself, not one language's rendering of it
+    english, chinese = make_admin(email="en@desk.example"), make_admin(email="zh@desk.example", language="zh_Hans")
+    db.session.commit()
+    pages = {}
+    for who in (english, chinese):
+        reader = app.test_client()
+        login(reader, who)
+        pages[who.email] = text(reader.get(f"/admin/channels/webhook/{channel.id}"))
+    assert "The signature does not match this channel's secret" in pages["en@desk.example"]
+    assert "签名与此渠道的密钥不匹配（密钥是否已更换？）。" in pages["zh@desk.example"]
+    assert "The signature does not match" not in pages["zh@desk.example"]
+
+
 def test_only_admins_see_channels(client, app, shop):
     department = make_department(name="Support")
     supervisor = make_agent(role="supervisor", departments=[department], email="sue@desk.example")

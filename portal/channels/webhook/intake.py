@@ -25,11 +25,13 @@ from typing import Any, Mapping, Optional
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
 from ...fields.ticket_values import check_custom_values
+from ...i18n import keep_text
 from ...models import OPEN_STATUSES, ChannelDelivery, Contact, Priority, Thread, Ticket, WebhookChannel, utcnow
 from ...services import tickets as ticket_service
 from ...services.contacts import find_contact_by_identity, find_or_create_by_identity
@@ -73,53 +75,55 @@ def receive(channel: WebhookChannel, body: bytes, headers: Mapping[str, str], *,
                              http_status=400, payload=body[:LOGGED_BODY_MAX].decode("utf-8", "replace"))
     db.session.add(record)
     if not channel.active:
-        return _refuse(record, 403, _("Channel switched off"), _("This channel is switched off; an admin can "
-                                                               "switch it on again."))
+        return _refuse(record, 403, _("Channel switched off"), _l("This channel is switched off; an admin can "
+                                                                "switch it on again."))
     if too_large:
         return _refuse(record, 413, _("Content Too Large"),
-                       _("The body is over the limit of %(n)s bytes.", n=f"{body_limit():,}"))
+                       _l("The body is over the limit of %(n)s bytes.", n=f"{body_limit():,}"))
     problem = signature_problem(channel.secret, body, headers, now)
     if problem:
         return _refuse(record, 401, _("Bad signature"), problem)
     try:
         payload = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        return _refuse(record, 400, _("Bad JSON"), _("The body is not JSON (UTF-8): %(error)s", error=str(exc)))
+        return _refuse(record, 400, _("Bad JSON"), _l("The body is not JSON (UTF-8): %(error)s", error=str(exc)))
     taken = extract(channel.mapping or [], payload, channel.external_id_path, channel.conversation_path)
     record.external_id, record.conversation = taken.external_id, taken.conversation
     if taken.problems:
-        return _refuse(record, 422, _("A mapped value is missing or unusable"),
-                       "; ".join(taken.problems.values()), taken.problems)
+        return _refuse(record, 422, _("A mapped value is missing or unusable"), list(taken.problems.values()),
+                       taken.problems)
     earlier = _earlier_ticket(channel, taken.external_id)
     if earlier is not None:
         return _finish(record, "duplicate", 200, earlier)
     contact, problems = _contact(taken, create=True)
     if problems:
-        return _refuse(record, 422, _("A mapped value is missing or unusable"), "; ".join(problems.values()),
+        return _refuse(record, 422, _("A mapped value is missing or unusable"), list(problems.values()),
                        problems)
     return _take(record, channel, taken, contact, now)
 
 
-def signature_problem(secret: str, body: bytes, headers: Mapping[str, str], now: datetime) -> Optional[str]:
+def signature_problem(secret: str, body: bytes, headers: Mapping[str, str], now: datetime):
+    """What is wrong with the request's signature (a lazy message), or None."""
     given = (headers.get(SIGNATURE_HEADER) or "").strip()
     if not given:
-        return _("Sign the body: send %(header)s: sha256=<hex HMAC-SHA256 of the body with the channel's secret>.",
+        return _l("Sign the body: send %(header)s: sha256=<hex HMAC-SHA256 of the body with the channel's secret>.",
                  header=SIGNATURE_HEADER)
     stamp = (headers.get(TIMESTAMP_HEADER) or "").strip() or None
     if stamp is not None:
         if not stamp.isdigit():
-            return _("%(header)s must be the time in Unix seconds.", header=TIMESTAMP_HEADER)
+            return _l("%(header)s must be the time in Unix seconds.", header=TIMESTAMP_HEADER)
         if abs(now.timestamp() - int(stamp)) > REPLAY_WINDOW:
-            return _("The request's timestamp is more than 5 minutes from the desk's clock (a replay, or a "
-                     "clock out of sync).")
+            return _l("The request's timestamp is more than 5 minutes from the desk's clock (a replay, or a "
+                      "clock out of sync).")
     if not hmac.compare_digest(given.encode(), sign(secret, body, stamp).encode()):
-        return _("The signature does not match this channel's secret (was the secret rotated?).")
+        return _l("The signature does not match this channel's secret (was the secret rotated?).")
     return None
 
 
-def _refuse(record: ChannelDelivery, status: int, title: str, detail: str,
-            errors: Optional[dict] = None) -> Result:
-    record.status, record.http_status, record.problem = "rejected", status, detail
+def _refuse(record: ChannelDelivery, status: int, title: str, detail, errors: Optional[dict] = None) -> Result:
+    """`detail`: a lazy message, or a list of them; the log keeps them for its readers' languages."""
+    details = detail if isinstance(detail, list) else [detail]
+    record.status, record.http_status, record.problem = "rejected", status, keep_text(*details)
     db.session.flush()
     return Result(record, title=title, errors=dict(errors or {}))
 

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, Optional
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
+from ...i18n import keep_text
 from ...models import OPEN_STATUSES, ChannelDelivery, Thread, Ticket, WeChatAccount, utcnow
 from ...services import tickets as ticket_service
 from ...services.contacts import find_or_create_by_identity
@@ -51,11 +52,11 @@ def take(account: WeChatAccount, body: bytes, args: Mapping[str, str], *,
     if account.mode != "plaintext" and args.get("encrypt_type", "").lower() == "aes":
         return _take_encrypted(account, body, args, timestamp, nonce, now)
     if not protocol.signature_ok(account.token, timestamp, nonce, args.get("signature", "")):
-        return Result(refuse(account, body, 403, _("Bad signature: check that the Token matches the console's.")))
+        return Result(refuse(account, body, 403, _l("Bad signature: check that the Token matches the console's.")))
     if not account.active:
-        return Result(refuse(account, body, 403, _("This account is switched off.")))
+        return Result(refuse(account, body, 403, _l("This account is switched off.")))
     if account.mode == "safe":  # only encrypted pushes: a plaintext one means the two sides disagree
-        return Result(refuse(account, body, 400, _(
+        return Result(refuse(account, body, 400, _l(
             "The account is in safe mode but the push isn't encrypted (no encrypt_type=aes): set the same "
             "message encryption mode here and in the console.")))
     return receive(account, body, now=now)
@@ -70,20 +71,20 @@ def _take_encrypted(account: WeChatAccount, body: bytes, args: Mapping[str, str]
     except protocol.BadMessage as exc:
         return Result(refuse(account, body, 400, str(exc)))
     if not encrypted:
-        return Result(refuse(account, body, 400, _("An encrypted push (encrypt_type=aes) without <Encrypt>.")))
+        return Result(refuse(account, body, 400, _l("An encrypted push (encrypt_type=aes) without <Encrypt>.")))
     if not protocol.msg_signature_ok(account.token, timestamp, nonce, encrypted, args.get("msg_signature", "")):
-        return Result(refuse(account, body, 403, _(
+        return Result(refuse(account, body, 403, _l(
             "Bad msg_signature: check that the Token matches the console's.")))
     if not account.active:
-        return Result(refuse(account, body, 403, _("This account is switched off.")))
+        return Result(refuse(account, body, 403, _l("This account is switched off.")))
     key = aes_key_of(account)
     if key is None:
-        return Result(refuse(account, body, 500, _(
+        return Result(refuse(account, body, 500, _l(
             "The saved EncodingAESKey can't be read (the credentials key changed?): enter it again.")))
     try:
         message = protocol.decrypt(key, encrypted, account.app_id)
     except protocol.Undecryptable as exc:
-        return Result(refuse(account, body, 400, _("Can't decrypt the message: %(why)s.", why=str(exc))))
+        return Result(refuse(account, body, 400, _l("Can't decrypt the message: %(why)s.", why=str(exc))))
     # The log keeps the decrypted message: the ciphertext would tell the admin nothing.
     result = receive(account, message, now=now)
     if result.reply is not None:
@@ -115,7 +116,7 @@ def receive(account: WeChatAccount, body: bytes, *, now: Optional[datetime] = No
                              http_status=400, payload=body[:protocol.MAX_BODY].decode("utf-8", "replace"))
     db.session.add(record)
     if len(body) > protocol.MAX_BODY:
-        return _finish(record, "rejected", 413, problem=_("The body is over %(n)s bytes.",
+        return _finish(record, "rejected", 413, problem=_l("The body is over %(n)s bytes.",
                                                           n=f"{protocol.MAX_BODY:,}"))
     try:
         message = protocol.parse(body)
@@ -125,10 +126,10 @@ def receive(account: WeChatAccount, body: bytes, *, now: Optional[datetime] = No
     record.conversation, record.external_id = openid, (message.get("MsgId") or None)
     if message["MsgType"] == "event":
         event = message.get("Event", "?")
-        return _finish(record, "event", 200, problem=_("Event “%(event)s”: no ticket.", event=event))
+        return _finish(record, "event", 200, problem=_l("Event “%(event)s”: no ticket.", event=event))
     text = protocol.describe(message)
     if text is None:
-        return _finish(record, "rejected", 200, problem=_("Message type “%(type)s” is not taken.",
+        return _finish(record, "rejected", 200, problem=_l("Message type “%(type)s” is not taken.",
                                                           type=message["MsgType"]))
     earlier = _earlier_ticket(account, record.external_id)
     if earlier is not None:
@@ -159,24 +160,26 @@ def receive(account: WeChatAccount, body: bytes, *, now: Optional[datetime] = No
         return Result(record, _reply(account, message, earlier, now))
     except ValidationFailed as exc:
         savepoint.rollback()
-        return _finish(record, "rejected", 200, problem="; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
+        return _finish(record, "rejected", 200, problem=list(exc.errors.items()))
     _finish(record, status, 200, ticket=ticket, thread=thread)
     return Result(record, _reply(account, message, ticket, now))
 
 
-def refuse(account: WeChatAccount, body: bytes, http_status: int, problem: str) -> ChannelDelivery:
-    """Log a push refused before it was read (a bad signature, a switched-off account)."""
+def refuse(account: WeChatAccount, body: bytes, http_status: int, problem) -> ChannelDelivery:
+    """Log a push refused before it was read (a bad signature, a switched-off account); `problem`
+    a lazy message (or plain text), kept for the log's readers' languages."""
     record = ChannelDelivery(kind="wechat", wechat_id=account.id, received_at=utcnow(), status="rejected",
-                             http_status=http_status, problem=problem,
+                             http_status=http_status, problem=keep_text(problem),
                              payload=body[:protocol.MAX_BODY].decode("utf-8", "replace"))
     db.session.add(record)
     db.session.flush()
     return record
 
 
-def _finish(record: ChannelDelivery, status: str, http_status: int, *, problem: Optional[str] = None,
+def _finish(record: ChannelDelivery, status: str, http_status: int, *, problem=None,
             ticket: Optional[Ticket] = None, thread: Optional[Thread] = None) -> Result:
-    record.status, record.http_status, record.problem = status, http_status, problem
+    problems = problem if isinstance(problem, list) else [problem]
+    record.status, record.http_status, record.problem = status, http_status, keep_text(*problems)
     record.ticket_id = ticket.id if ticket is not None else None
     record.thread_id = thread.id if thread is not None else None
     db.session.flush()
