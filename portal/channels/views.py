@@ -21,7 +21,7 @@ from ..models import ChannelDelivery, Department, WebhookChannel, WeChatAccount,
 from .forms import EMPTY_ROWS, WECHAT_MODES, WebhookChannelForm, WeChatAccountForm, mapping_rows
 from .webhook import intake as webhook_intake
 from .webhook.mapping import STANDARD_FIELDS, known_fields
-from .webhook.setup import MappingInvalid, new_public_id, rotate_secret, save_channel
+from .webhook.setup import MappingInvalid, draft_channel, new_public_id, rotate_secret, save_channel
 from .wechat import intake as wechat_intake
 from .wechat import protocol
 
@@ -200,12 +200,26 @@ def webhook_rotate(channel_id: int):
 
 @admin.post("/webhook/<int:channel_id>/sample")
 def webhook_sample(channel_id: int):
-    """"Test with a sample payload": what the saved mapping makes of it. Nothing is written."""
+    """"Test with a sample payload": what the mapping makes of it — the one on the form when the
+    page sends it along (edits not saved yet), else the saved one. Nothing is written."""
     channel = _webhook_or_404(channel_id)
-    result = webhook_intake.preview(channel, request.form.get("sample", ""))
+    tested, unsaved, mapping_problems = channel, False, []
+    if "map_field" in request.form:
+        form = WebhookChannelForm(formdata=request.form).fill_choices(channel.department_id)
+        try:
+            tested = draft_channel(channel, department=_department(form) or channel.department,
+                                   rows=mapping_rows(request.form),
+                                   external_id_path=request.form.get("external_id_path", ""),
+                                   conversation_path=request.form.get("conversation_path", ""))
+            unsaved = (tested.mapping, tested.external_id_path, tested.conversation_path, tested.department_id) != (
+                channel.mapping, channel.external_id_path, channel.conversation_path, channel.department_id)
+        except MappingInvalid as exc:
+            mapping_problems = [*exc.general, *exc.fields.values(),
+                                *(message for row in exc.rows.values() for message in row.values())]
+    result = webhook_intake.preview(tested, request.form.get("sample", "")) if not mapping_problems else None
     db.session.rollback()
-    return render_template("portal/channels/_sample_result.html", result=result, channel=channel,
-                           field_labels=FIELD_LABELS)
+    return render_template("portal/channels/_sample_result.html", result=result, channel=tested,
+                           field_labels=FIELD_LABELS, unsaved=unsaved, mapping_problems=mapping_problems)
 
 
 def _wechat_page(account: WeChatAccount | None, form, status: int = 200):

@@ -100,6 +100,13 @@ def test_admin_sets_up_a_webhook_and_a_signed_post_lands_in_the_queue(page: Page
     page.get_by_role("button", name="Test", exact=True).click()
     expect(page.locator("#sample-result")).to_contain_text("A new ticket in Returns")
     expect(page.locator("#sample-result")).to_contain_text("Order 1001: wrong colour")
+    # An edit on the form is tested before it is saved: the body from another path.
+    fill_row(page, 2, "body", "order.title")
+    page.get_by_role("button", name="Test", exact=True).click()
+    expect(page.locator("#sample-result")).to_contain_text("not saved yet")
+    fill_row(page, 2, "body", "message")  # back as saved
+    page.get_by_role("button", name="Test", exact=True).click()
+    expect(page.locator("#sample-result")).not_to_contain_text("not saved yet")
 
     # The other system posts, signed with the secret; a retry of the same event makes no second ticket.
     status, answer = signed_post(url, secret, PAYLOAD)

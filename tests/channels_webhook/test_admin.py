@@ -135,6 +135,26 @@ def test_the_sample_test_previews_without_saving(admin_client, shop):
     assert db.session.scalar(select(func.count(ChannelDelivery.id))) == 0
 
 
+def test_the_sample_test_uses_the_mapping_on_the_form_before_it_is_saved(admin_client, shop):
+    channel, _ = shop
+    url = f"/admin/channels/webhook/{channel.id}/sample"
+    sample = {"sample": json.dumps(order(headline="Shoes: wrong size"))}
+    # The admin remapped the subject to "headline" on the form, and tests before saving.
+    edited = [("subject", "headline", ""), ("body", "message", ""), ("contact_email", "customer.email", ""),
+              ("", "", "")]
+    draft = text(post(admin_client, url, {**sample, **form(channel.department_id, edited)},
+                      headers={"HX-Request": "true"}))
+    assert "Shoes: wrong size" in draft and "not saved yet" in draft
+    saved = text(post(admin_client, url, sample))  # without the form's fields: the saved mapping
+    assert "Order A-100: wrong size" in saved and "not saved yet" not in saved
+    broken = text(post(admin_client, url, {**sample, **form(channel.department_id, [("subject", "a..b", ""),
+                                                                                  ("body", "message", "")])}))
+    assert "Fix the mapping above first" in broken and "A new ticket" not in broken
+    db.session.expire_all()
+    assert db.session.get(WebhookChannel, channel.id).mapping[0]["path"] == "order.title"  # nothing saved
+    assert db.session.scalar(select(func.count(Ticket.id))) == 0
+
+
 def test_the_sample_test_says_when_it_would_thread_or_duplicate(admin_client, shop, sender):
     channel, _ = shop
     number = sender.post(order()).get_json()["ticket"]

@@ -28,10 +28,9 @@ def new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
-def save_channel(channel: Optional[WebhookChannel], *, name: str, department: Department, active: bool,
-                 rows: list[dict], external_id_path: str = "", conversation_path: str = ""
-                 ) -> tuple[WebhookChannel, Optional[str]]:
-    """Create or change a channel (flushed). Returns it and, for a new one, its secret (shown once)."""
+def check_channel(*, department: Department, rows: list[dict], external_id_path: str = "",
+                  conversation_path: str = "") -> list[dict]:
+    """The mapping as it will be stored; raises MappingInvalid with every problem."""
     clean, row_errors, general = validate_rows(rows)
     fields = {}
     for key, value in (("external_id_path", external_id_path), ("conversation_path", conversation_path)):
@@ -42,6 +41,15 @@ def save_channel(channel: Optional[WebhookChannel], *, name: str, department: De
         fields["department"] = _("Choose an active department.")
     if fields or row_errors or general:
         raise MappingInvalid(fields, row_errors, general)
+    return clean
+
+
+def save_channel(channel: Optional[WebhookChannel], *, name: str, department: Department, active: bool,
+                 rows: list[dict], external_id_path: str = "", conversation_path: str = ""
+                 ) -> tuple[WebhookChannel, Optional[str]]:
+    """Create or change a channel (flushed). Returns it and, for a new one, its secret (shown once)."""
+    clean = check_channel(department=department, rows=rows, external_id_path=external_id_path,
+                          conversation_path=conversation_path)
     secret = None
     if channel is None:
         secret = new_secret()
@@ -53,6 +61,18 @@ def save_channel(channel: Optional[WebhookChannel], *, name: str, department: De
     channel.conversation_path = conversation_path.strip() or None
     db.session.flush()
     return channel, secret
+
+
+def draft_channel(channel: WebhookChannel, *, department: Department, rows: list[dict], external_id_path: str = "",
+                  conversation_path: str = "") -> WebhookChannel:
+    """`channel` as the form would save it, for "test with a sample payload" before saving: a copy
+    outside the session (never written). Raises MappingInvalid like save_channel."""
+    clean = check_channel(department=department, rows=rows, external_id_path=external_id_path,
+                          conversation_path=conversation_path)
+    return WebhookChannel(id=channel.id, public_id=channel.public_id, name=channel.name, active=channel.active,
+                          department_id=department.id, department=department, mapping=clean,
+                          external_id_path=external_id_path.strip() or None,
+                          conversation_path=conversation_path.strip() or None)
 
 
 def rotate_secret(channel: WebhookChannel) -> str:
