@@ -66,6 +66,7 @@ def read_text(stored: str | None) -> str:
         return stored[len(STORED_PREFIX):]
     shown = []
     for item in items:
-        text = gettext(item["msgid"], **item.get("params", {})) if "msgid" in item else item.get("text", "")
+        message = item.get("msgid")  # a variable: pybabel would extract a literal key as a msgid
+        text = gettext(message, **item.get("params", {})) if message else item.get("text", "")
         shown.append(f"{item['label']}: {text}" if item.get("label") else text)
     return "; ".join(shown)
