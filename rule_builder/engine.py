@@ -200,11 +200,12 @@ def _teams_named_by(rules: Iterable[Rule]) -> set[int]:
     ids = set()
     for rule in rules:
         for action in rule.actions or ():
-            if isinstance(action, dict) and action.get("type") in ("assign", "move_department"):
-                try:
-                    ids.add(int(action["team"])) if action.get("team") is not None else None
-                except (TypeError, ValueError):
-                    continue  # malformed: the action fails the rule when it runs
+            if not isinstance(action, dict) or action.get("type") not in ("assign", "move_department"):
+                continue
+            try:
+                ids.add(int(action["team"]))
+            except (KeyError, TypeError, ValueError):
+                continue  # no team (a strategy, an agent), or malformed: the action itself says so when it runs
     return ids
 
 
