@@ -1,9 +1,10 @@
 """Subscribers to outbox events, and periodic tasks.
 
 Feature packages register handlers here from their `init_app` (the rule engine, assignment,
-SLA, notifications...). `portal.jobs.process_event` runs every subscriber once per event.
-Handlers receive the OutboxEvent and must be safe to run again after a crash mid-way: their
-own effects are keyed by the event id.
+SLA, notifications...). `portal.jobs.process_events` (a worker's batch) and `process_event` (one
+event) run every subscriber once per event. Handlers receive the OutboxEvent and must be safe to
+run again after a crash mid-way or a rolled-back batch: their own effects are keyed by the event
+id and written in the transaction they are given.
 
 Periodic tasks (time-based rules, SLA breaches, outbound retries) register with `periodic`.
 `flask --app wsgi scheduler` (production: one per desk) and the embedded worker thread
