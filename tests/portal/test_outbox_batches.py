@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from factories import make_ticket
 from portal import events
 from portal.extensions import db
-from portal.jobs import process_event, process_events, retry_events
+from portal.jobs import STUCK_AFTER, process_event, process_events, retry_events, sweep_outbox
 from portal.models import OutboxDelivery, OutboxEvent, TicketEvent, utcnow
 from portal.queue import EmbeddedWorker, JobQueue
 
@@ -121,6 +121,10 @@ def test_a_delivery_another_worker_holds_is_left_to_it(app, subscriber, held_eve
     assert process_events([a, b]) == {a: "done", b: "running elsewhere: test.mark"}
     # Still pending: if that worker died, the sweep finds it, and after STUCK_AFTER it is retaken.
     assert state(b) == ("pending", 1) and markers() == {a: 1}
+    deliveries(b)["test.mark"].started_at = utcnow() - STUCK_AFTER - timedelta(minutes=1)
+    db.session.commit()
+    assert process_events([a, b]) == {a: "already done", b: "done"}
+    assert state(b) == ("done", 2) and deliveries(b)["test.mark"].attempts == 2 and markers() == {a: 1, b: 1}
 
 
 def test_a_subscribers_prepare_hook_wraps_its_events_of_the_batch(app, held_events):
@@ -220,3 +224,27 @@ def test_a_drain_job_in_a_worker_runs_a_batch_and_schedules_the_failed_event(app
         "portal.jobs.retry_events", [[b]], 2, [30, 120])
     due = scheduled.get_scheduled_time(job_id)
     assert before + timedelta(seconds=4) <= due <= datetime.now(timezone.utc) + timedelta(seconds=6)
+
+
+def test_ids_a_dead_drain_took_come_back_with_the_sweep(app, subscriber, fake_queue):
+    """A worker killed mid-batch loses the ids it took off the list; the events are still pending in
+    the database, so the sweep puts them back (and wakes a drain)."""
+    subscriber("test.mark", marker)
+    for _ in range(2):
+        make_ticket()
+    db.session.commit()
+    ids = fake_queue.waiting_events()
+    assert fake_queue.take_events(50) == ids  # ...and the worker holding them dies
+    for job in fake_queue.rq_queue.jobs:
+        job.delete()
+    assert sweep_outbox() == 0  # not stale yet: the queue may just be busy
+    for event_id in ids:
+        event = db.session.get(OutboxEvent, event_id)
+        event.created_at = event.enqueued_at = utcnow() - timedelta(seconds=app.config["OUTBOX_STALE_SECONDS"] + 60)
+    db.session.commit()
+    assert sweep_outbox() == 2
+    assert fake_queue.waiting_events() == ids
+    (job,) = fake_queue.rq_queue.jobs
+    assert job.func_name == "portal.jobs.drain_outbox"
+    fake_queue.make_worker(EmbeddedWorker).work(burst=True, logging_level="WARNING")
+    assert [state(event_id) for event_id in ids] == [("done", 1)] * 2 and markers() == {i: 1 for i in ids}
