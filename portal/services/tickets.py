@@ -217,8 +217,9 @@ def _display(field: str, value: Any) -> Optional[str]:
 
 
 def _set(ticket: Ticket, field: str, value: Any) -> None:
-    if field == "tags":
-        ticket.tag_rows = [TicketTag(tag=t) for t in value]
+    if field == "tags":  # rows of tags it keeps stay as they are: only added and removed ones are written
+        kept = {row.tag: row for row in ticket.tag_rows}
+        ticket.tag_rows = [kept.get(t) or TicketTag(tag=t) for t in value]
     elif field in ("department", "team", "assignee", "contact"):
         setattr(ticket, field, value)
         setattr(ticket, f"{field}_id", value.id if value is not None else None)
@@ -253,7 +254,8 @@ def _record(ticket: Ticket, kind: str, diff: dict, actor: Actor, reason: Optiona
     if history is None:
         history = [(field, old, new, actor, reason) for field, (old, new) in diff.items()]
     if history:
-        db.session.execute(insert(TicketEvent), [
+        # render_nulls: one INSERT for all rows (otherwise rows are grouped by which values are None)
+        db.session.execute(insert(TicketEvent).execution_options(render_nulls=True), [
             dict(ticket_id=ticket.id, outbox_id=event_id, actor_id=who.user.id if who.user else None,
                  actor_label=None if who.user else who.label, field=field, old_value=_display(field, old),
                  new_value=_display(field, new), reason=why, version=ticket.version, created_at=now)

@@ -76,3 +76,26 @@ def test_a_contact_is_found_by_an_identity_with_its_identities_in_one_query(app)
         found = find_contact_by_identity("email", "Li.Na@Example.com")
         assert found.id == contact_id and found.email == "li.na@example.com"
     assert seen == ["SELECT contacts"], seen
+
+
+def test_a_tag_change_writes_only_the_tags_that_changed(app):
+    ticket = make_ticket(tags=["billing", "refund", "vip"])
+    db.session.commit()
+    ticket.tag_rows  # loaded: the counts below are the write's own
+    rows = {"INSERT": 0, "DELETE": 0}
+
+    def count(_conn, _cursor, statement, params, _context, many):
+        verb = statement.split()[0]
+        if "ticket_tags" in statement and verb in rows:
+            # one row per parameter set; a multi-row INSERT names each row's tag once
+            rows[verb] += len(params) if many else max(1, str(params).count("tag"))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        update_ticket(ticket, {"tags": ["refund", "vip", "urgent"]}, by="agent")
+        db.session.flush()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert rows == {"INSERT": 1, "DELETE": 1}, rows
+    db.session.expire_all()
+    assert sorted(ticket.tags) == ["refund", "urgent", "vip"]
