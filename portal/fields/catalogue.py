@@ -72,8 +72,12 @@ def forget() -> None:
         db.session.info.pop(CACHE_KEY, None)
 
 
-def _forget_at_transaction_end(session: Session, _transaction) -> None:
-    session.info.pop(CACHE_KEY, None)
+def _forget_at_transaction_end(session: Session, transaction) -> None:
+    # The session's own transaction or a savepoint ended; not a flush (SQLAlchemy runs each flush
+    # in a subtransaction, and ends it with this same event: forgetting then re-read the fields
+    # after every flush).
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(CACHE_KEY, None)
 
 
 def install() -> None:
