@@ -80,7 +80,20 @@ def _forget_at_transaction_end(session: Session, transaction) -> None:
         session.info.pop(CACHE_KEY, None)
 
 
+_SOURCES = (CustomField, FieldDepartmentOptions, Department)  # the rows the catalogue is built from
+
+
+def _forget_when_sources_change(session: Session, _context) -> None:
+    """A flush that wrote a field, its per-department values or a department: the catalogue read
+    before it is out of date (a department added in this transaction has its own values)."""
+    if CACHE_KEY in session.info and any(isinstance(obj, _SOURCES) for obj in
+                                         (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(CACHE_KEY, None)
+
+
 def install() -> None:
     register_custom_field_provider(custom_field_specs)
     if not event.contains(Session, "after_transaction_end", _forget_at_transaction_end):
         event.listen(Session, "after_transaction_end", _forget_at_transaction_end)
+    if not event.contains(Session, "after_flush", _forget_when_sources_change):
+        event.listen(Session, "after_flush", _forget_when_sources_change)
