@@ -48,5 +48,7 @@ class Shooter:
         if self.style:
             self.page.add_style_tag(content=self.style)
         path = self.folder / f"{self.prefix}-{self.n:02d}-{name}.png"
+        # From the top: scrolled, the fixed top bar would be drawn across the middle of a full-page shot.
+        self.page.evaluate("window.scrollTo(0, 0)")
         self.page.screenshot(path=str(path), full_page=True)
         return path

@@ -187,6 +187,13 @@ def test_the_log_says_why_in_each_readers_language_whatever_the_sender_asked_for
     assert refused.status_code == 401 and "签名与此渠道的密钥不匹配" in refused.get_json()["detail"]
     stored = db.session.scalar(select(ChannelDelivery.problem))
     assert "签名" not in stored  # kept as the message itself, not one language's rendering of it
+    unmapped = json.dumps({k: v for k, v in order().items() if k != "message"}).encode()
+    import hashlib
+    import hmac
+    missing = sender.post(f"/channels/webhook/{channel.public_id}", data=unmapped, headers={
+        "Content-Type": "application/json", "Accept-Language": "zh-CN",
+        "X-Deskwright-Signature": "sha256=" + hmac.new(secret.encode(), unmapped, hashlib.sha256).hexdigest()})
+    assert missing.status_code == 422
     english, chinese = make_admin(email="en@desk.example"), make_admin(email="zh@desk.example", language="zh_Hans")
     db.session.commit()
     pages = {}
@@ -195,6 +202,8 @@ def test_the_log_says_why_in_each_readers_language_whatever_the_sender_asked_for
         login(reader, who)
         pages[who.email] = text(reader.get(f"/admin/channels/webhook/{channel.id}"))
     assert "The signature does not match this channel's secret" in pages["en@desk.example"]
+    assert "The payload has no value at message (it fills the ticket's body)." in pages["en@desk.example"]
+    assert "推送数据在 message 处没有值（该值用于填写工单的 body）。" in pages["zh@desk.example"]
     assert "签名与此渠道的密钥不匹配（密钥是否已更换？）。" in pages["zh@desk.example"]
     assert "The signature does not match" not in pages["zh@desk.example"]
 

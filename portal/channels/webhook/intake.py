@@ -168,7 +168,7 @@ def _contact(taken: Extracted, *, create: bool) -> tuple[Optional[Contact], dict
         try:
             email = validate_email(email, check_deliverability=False).normalized
         except EmailNotValidError:
-            return None, {"contact_email": _("“%(value)s” is not an email address.", value=email)}
+            return None, {"contact_email": _l("“%(value)s” is not an email address.", value=email)}
         kind, value = "email", email
     elif phone:
         kind, value = "phone", phone[:320]
@@ -211,15 +211,14 @@ def _take(record: ChannelDelivery, channel: WebhookChannel, taken: Extracted, co
     except ValidationFailed as exc:
         savepoint.rollback()
         errors = _by_path(channel, exc.errors)
-        return _refuse(record, 422, _("A mapped value is missing or unusable"),
-                       "; ".join(f"{k}: {v}" for k, v in errors.items()), errors)
+        return _refuse(record, 422, _("A mapped value is missing or unusable"), list(errors.items()), errors)
     return _finish(record, status, 201, ticket, thread)
 
 
-def _by_path(channel: WebhookChannel, errors: dict) -> dict[str, str]:
+def _by_path(channel: WebhookChannel, errors: dict) -> dict:
     """The ticket service names fields ("priority", "cf.order"); the sender knows its paths."""
     paths = {row["field"]: row.get("path") for row in channel.mapping or []}
-    return {(paths.get(key) or key): str(message) for key, message in errors.items()}
+    return {(paths.get(key) or key): message for key, message in errors.items()}
 
 
 # --------------------------------------------------------------------------------------------

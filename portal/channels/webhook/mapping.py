@@ -163,30 +163,30 @@ def extract(mapping: list[dict], payload: Any, external_id_path: Optional[str] =
             if default:
                 value = default if name != "tags" else [t for t in default.split(",")]
             elif name in REQUIRED_FIELDS:
-                out.problems[path or name] = str(_l("The payload has no value at %(path)s (it fills the "
-                                                    "ticket's %(field)s).", path=path, field=name))
+                out.problems[path or name] = _l("The payload has no value at %(path)s (it fills the "
+                                                "ticket's %(field)s).", path=path, field=name)
                 continue
             else:
                 continue
         if name.startswith("cf."):
             if isinstance(value, dict):
-                out.problems[path] = str(_l("The value at %(path)s is an object; %(field)s needs a single value.",
-                                            path=path, field=name))
+                out.problems[path] = _l("The value at %(path)s is an object; %(field)s needs a single value.",
+                                        path=path, field=name)
                 continue
             out.custom_fields[name[3:]] = value
         elif name == "tags":
             items = value if isinstance(value, list) else str(value).split(",") if _as_text(value) else None
             texts = [_as_text(v) for v in items] if items is not None else None
             if texts is None or any(t is None for t in texts):
-                out.problems[path] = str(_l("The value at %(path)s must be text or a list of texts (tags).",
-                                            path=path))
+                out.problems[path] = _l("The value at %(path)s must be text or a list of texts (tags).",
+                                        path=path)
                 continue
             out.values["tags"] = [t for t in texts if t]
         else:
             text = _as_text(value)
             if text is None:
-                out.problems[path] = str(_l("The value at %(path)s must be text or a number (it fills the "
-                                            "ticket's %(field)s).", path=path, field=name))
+                out.problems[path] = _l("The value at %(path)s must be text or a number (it fills the "
+                                        "ticket's %(field)s).", path=path, field=name)
                 continue
             out.values[name] = text
     for attr, path in (("external_id", external_id_path), ("conversation", conversation_path)):
