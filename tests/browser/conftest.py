@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 sys.path.insert(0, os.path.dirname(__file__))
-from desk import CHROMIUM, CHROMIUM_ARGS, Desk, LiveServer, login, make_live_app, seeded_db  # noqa: E402
+from desk import ADMIN, ADMIN_ZH, CHROMIUM, CHROMIUM_ARGS, PASSWORD, Desk, LiveServer, login, make_live_app, seeded_db  # noqa: E402,E501
 
 # Small, so the oversized-attachment journeys need only a 30 KB file.
 MAX_ATTACHMENT_BYTES = 20_000
@@ -41,6 +41,23 @@ def desk(seeded_template) -> Desk:
 def live_app(seeded_template, tmp_path):
     shutil.copy(seeded_template[0], tmp_path / "e2e.db")
     return make_live_app(str(tmp_path), MAX_ATTACHMENT_BYTES=MAX_ATTACHMENT_BYTES)
+
+
+@pytest.fixture()
+def admin_desk(live_app):
+    """The seeded desk plus two admins, ADMIN (English) and ADMIN_ZH (Chinese, Shanghai time)."""
+    from portal.extensions import db
+    from portal.models import Department
+    from portal.services.accounts import create_user
+
+    with live_app.app_context():
+        returns = db.session.scalar(db.select(Department).filter_by(name="Returns"))
+        create_user(email=ADMIN, password=PASSWORD, name="Ada Admin", role="admin", departments=[returns])
+        create_user(email=ADMIN_ZH, password=PASSWORD, name="安管理", role="admin", departments=[returns],
+                    language="zh_Hans", timezone="Asia/Shanghai")
+        db.session.commit()
+        db.engine.dispose()
+    return live_app
 
 
 @pytest.fixture()

@@ -15,6 +15,7 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 PASSWORD = "e2e-pass-1"
+ADMIN, ADMIN_ZH = "ada@desk.example", "an@desk.example"  # the admin_desk fixture's admins
 
 # Chromium flags that work with Debian's /usr/bin/chromium (see shared/stack.md section 4).
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

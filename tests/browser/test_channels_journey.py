@@ -18,32 +18,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from screens import Shooter, device_pages
-from desk import PASSWORD, login
+from desk import ADMIN, ADMIN_ZH, login
 
 pytestmark = pytest.mark.browser
 
-ADMIN = "ada@desk.example"
-ADMIN_ZH = "an@desk.example"
 SHOTS = Path(os.environ.get("CHANNELS_SHOTS_DIR", "/tmp/shots/webhook"))
 PAYLOAD = {"event": {"id": "evt_1001"}, "order": {"title": "Order 1001: wrong colour"},
            "message": "I ordered the blue jacket and got a green one.",
            "customer": {"email": "mei@example.com", "name": "Mei Lin"}, "urgency": "high"}
 
-
-@pytest.fixture()
-def admin_desk(live_app):
-    from portal.extensions import db
-    from portal.models import Department
-    from portal.services.accounts import create_user
-
-    with live_app.app_context():
-        returns = db.session.scalar(db.select(Department).filter_by(name="Returns"))
-        create_user(email=ADMIN, password=PASSWORD, name="Ada Admin", role="admin", departments=[returns])
-        create_user(email=ADMIN_ZH, password=PASSWORD, name="安管理", role="admin", departments=[returns],
-                    language="zh_Hans", timezone="Asia/Shanghai")
-        db.session.commit()
-        db.engine.dispose()
-    return live_app
 
 
 def signed_post(url: str, secret: str, payload: dict) -> tuple[int, dict]:

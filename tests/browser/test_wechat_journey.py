@@ -21,34 +21,17 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from channels_wechat.peer import PeerCrypto
-from desk import PASSWORD, login
+from desk import ADMIN, ADMIN_ZH, login
 from screens import Shooter, device_pages
 
 pytestmark = pytest.mark.browser
 
-ADMIN = "ada@desk.example"
-ADMIN_ZH = "an@desk.example"
 SHOTS = Path(os.environ.get("WECHAT_SHOTS_DIR", "/tmp/shots/wechat"))
 APP_ID = "wx5823bf96d3bd56c7"
 TOKEN = "QDG6eK2024"
 KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 ORIGINAL_ID = "gh_7f083739789a"
 
-
-@pytest.fixture()
-def admin_desk(live_app):
-    from portal.extensions import db
-    from portal.models import Department
-    from portal.services.accounts import create_user
-
-    with live_app.app_context():
-        returns = db.session.scalar(db.select(Department).filter_by(name="Returns"))
-        create_user(email=ADMIN, password=PASSWORD, name="Ada Admin", role="admin", departments=[returns])
-        create_user(email=ADMIN_ZH, password=PASSWORD, name="安管理", role="admin", departments=[returns],
-                    language="zh_Hans", timezone="Asia/Shanghai")
-        db.session.commit()
-        db.engine.dispose()
-    return live_app
 
 
 class WeChat:
