@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from desk import PASSWORD, login
+from desk import ADMIN, ADMIN_ZH, login
 from mail_imap import dovecot
 from screens import Shooter, device_pages
 
 pytestmark = pytest.mark.browser
 
-ADMIN, ADMIN_ZH = "mia@desk.example", "mei@desk.example"
 SHOTS = Path(os.environ.get("IMAP_SHOTS_DIR", "/tmp/shots/imap"))
 
 
@@ -28,21 +27,6 @@ def imapd():
     with dovecot.running_or_skip() as server:
         yield server
 
-
-@pytest.fixture()
-def admin_desk(live_app):
-    from portal.extensions import db
-    from portal.models import Department
-    from portal.services.accounts import create_user
-
-    with live_app.app_context():
-        returns = db.session.scalar(db.select(Department).filter_by(name="Returns"))
-        create_user(email=ADMIN, password=PASSWORD, name="Mia Admin", role="admin", departments=[returns])
-        create_user(email=ADMIN_ZH, password=PASSWORD, name="梅管理", role="admin", departments=[returns],
-                    language="zh_Hans", timezone="Asia/Shanghai")
-        db.session.commit()
-        db.engine.dispose()
-    return live_app
 
 
 def customer_mail(subject: str, sender: str = "Olga Ode <olga@customer.example>") -> bytes:
