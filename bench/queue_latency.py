@@ -48,6 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from percentiles import pct  # noqa: E402
+
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/deskwright_bench"
 PASSWORD = "bench-password-1"  # bench/seed_million.py BENCH_PASSWORD
 USERS = {"admin": "admin@bench.example", "agent": "agent2@bench.example"}  # agent2: department 1 only
@@ -91,15 +93,6 @@ def scenarios(order_number: str, dept_id: int) -> list[tuple[str, dict]]:
     out.append(("cf_range_rare", {"view": "open", "cf.order_total.min": "20000", "sort": "cf.order_total"}))
     out.append(("cf_sort_only", {"view": "open", "sort": "cf.order_total"}))
     return [(name, args) for name, args in out if not ONLY or name in ONLY]
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    if not values:
-        return float("nan")
-    k = (len(values) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
 def summarise(samples: list[float]) -> dict:

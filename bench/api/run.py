@@ -30,6 +30,7 @@ import os
 import socket
 import statistics
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -42,14 +43,8 @@ OUT = ROOT / "bench" / "out"
 RT5 = {1: 2.7, 8: 5.3}  # Request Tracker 5 REST 2, tickets/s, measured on this project's machine
 GOAL_RATIO, GOAL_RT = 0.5, 50.0
 
-
-def pct(values, p):
-    values = sorted(values)
-    if not values:
-        return float("nan")
-    k = (len(values) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+sys.path.insert(0, str(HERE.parent))
+from percentiles import pct  # noqa: E402
 
 
 def setup(url: str, redis_url: str) -> str:

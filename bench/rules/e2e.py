@@ -47,11 +47,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(ROOT))
 
 import naive  # noqa: E402
 from common import CUSTOM_FIELDS, prepare  # noqa: E402
 from gen import ACCOUNTS, agents_of, make_rules, make_tickets, teams_of  # noqa: E402
+from percentiles import pct  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/deskwright_bench_rules"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
@@ -60,15 +62,6 @@ GOAL_EVENTS_PER_S = 250.0
 RULES_SUBSCRIBER = "rules"
 DEPARTMENTS = [("Customer Support", "客户支持"), ("Billing", "账务"), ("Technical Support", "技术支持"),
                ("Sales", "销售"), ("Logistics", "物流")]
-
-
-def pct(values, p):
-    values = sorted(values)
-    if not values:
-        return float("nan")
-    k = (len(values) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
 def rate_of(starts: list[float], ends: list[float]) -> dict:
