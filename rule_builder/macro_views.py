@@ -29,6 +29,7 @@ from sqlalchemy import func, or_, select
 from portal.agent.condition_editor import ConditionEditor, register_condition_editor
 from portal.agent.hooks import BulkAction, register_queue_bulk_action, register_ticket_action
 from portal.extensions import db, htmx
+from portal.redirects import see_other
 from portal.models import Ticket, User
 from portal.services.errors import ValidationFailed
 from portal.services.scoping import get_ticket_or_404, managed_departments, ticket_scope
@@ -369,11 +370,7 @@ def delete(macro_id: int):
     macro = macro_or_404(macro_id, edit=True)
     db.session.delete(macro)
     db.session.commit()
-    if htmx:
-        response = current_app.make_response("")
-        response.headers["HX-Redirect"] = url_for("macros.index")
-        return response
-    return redirect(url_for("macros.index"))
+    return see_other(url_for("macros.index"))
 
 
 def _translated(errors: dict) -> dict:

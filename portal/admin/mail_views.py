@@ -4,17 +4,17 @@ address, department, IMAP settings, how their polls went). Admins only: raw mail
 from any department, and mailbox passwords open whole mailboxes."""
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_htmx import make_response as htmx_response
 from sqlalchemy import func, select
 
 from ..channels.mail.imap import ImapProblem, poll_mailbox, test_connection
 from ..channels.mail.mailboxes import check as check_mailbox
 from ..channels.mail.mailboxes import save_mailbox, set_mailbox_active, settings_for_test
-from ..extensions import db, htmx
+from ..extensions import db
+from ..redirects import see_other
 from ..models import InboundMessage, Mailbox
 from ..services.errors import ValidationFailed
 from .access import require_admin
@@ -164,6 +164,4 @@ def inbound_mail_mailbox_poll(mailbox_id: int):
         flash(_("%(address)s is being polled right now; try again in a moment.", address=address), "info")
     else:
         flash(_("%(address)s: the poll failed: %(error)s", address=address, error=result.error or ""), "error")
-    if htmx:
-        return htmx_response(redirect=url_for("admin.inbound_mail_mailboxes"))
-    return redirect(url_for("admin.inbound_mail_mailboxes"))
+    return see_other(url_for("admin.inbound_mail_mailboxes"))

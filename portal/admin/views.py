@@ -3,12 +3,12 @@
 Departments, teams and agents have their own modules (department_views, team_views, agent_views);
 who may do what is described in `portal.admin.access`.
 """
-from flask import Blueprint, flash, redirect, render_template, request
-from flask_htmx import make_response as htmx_response
+from flask import Blueprint, flash, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..extensions import db, htmx
+from ..redirects import see_other
 from ..forms import apply_service_errors
 from ..models import Department, Team
 from .access import guard, managed_ids, visible_users_query
@@ -32,9 +32,7 @@ def form_response(page: str, fragment: str, form, **context):
 def done(message: str, location: str):
     """After a successful change: flash, then go to `location` (HX-Redirect for HTMX posts)."""
     flash(message, "success")
-    if htmx:
-        return htmx_response(redirect=location)
-    return redirect(location)
+    return see_other(location)
 
 
 def service_failed(form, exc) -> None:

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db, htmx
+from ..redirects import see_other
 from ..models import IDENTITY_KINDS, TIERS, Contact, ContactEvent
 from ..services import contacts as contact_service
 from ..services.errors import StaleEdit, ValidationFailed
@@ -183,12 +184,7 @@ def merge(contact_id: int):
     flash(ngettext("%(source)s was merged into %(name)s: %(num)d ticket moved.",
                    "%(source)s was merged into %(name)s: %(num)d tickets moved.", len(event.detail["tickets"]),
                    source=source_name, name=contact.name), "success")
-    target = url_for("contacts.show", contact_id=contact.id)
-    if htmx:
-        response = current_app.make_response("")
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target)
+    return see_other(url_for("contacts.show", contact_id=contact.id))
 
 
 @bp.app_template_filter("identity")

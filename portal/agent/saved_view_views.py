@@ -6,12 +6,13 @@ answers 422 with the form and its messages (the conditions' on their rows).
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from ..extensions import db, htmx
+from ..extensions import db
+from ..redirects import see_other
 from ..services import custom_columns, saved_views, ticket_list
 from ..services.saved_views import ViewInput, ViewInvalid
 from .condition_editor import condition_editor
@@ -44,14 +45,6 @@ def _department_id(form) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _redirect(url: str):
-    if htmx:
-        response = current_app.make_response("")
-        response.headers["HX-Redirect"] = url
-        return response
-    return redirect(url)
-
-
 @bp.post("")
 @login_required
 def save_from_filters():
@@ -60,7 +53,7 @@ def save_from_filters():
     if query.saved is not None and saved_views.get_visible(current_user, query.saved) is None:
         abort(404)
     if request.form.get("then") == "edit":   # "Edit conditions first": the editor, starting from these filters
-        return _redirect(url_for("saved_views.new", name=request.form.get("name", "").strip()[:120] or None,
+        return see_other(url_for("saved_views.new", name=request.form.get("name", "").strip()[:120] or None,
                                  **query.args()))
     data = ViewInput(name=request.form.get("name", ""), condition=saved_views.condition_from_query(query, current_user),
                      sort=query.sort, shared=request.form.get("shared") == "1",
@@ -74,7 +67,7 @@ def save_from_filters():
                                can_share=saved_views.can_share(current_user),
                                share_departments=saved_views.shareable_departments(current_user),
                                condition_errors=exc.condition_errors, open=True), 422
-    return _redirect(url_for("agent.queue", saved=view.id))
+    return see_other(url_for("agent.queue", saved=view.id))
 
 
 def _editor_page(view, data: ViewInput, errors: dict | None = None, condition_errors=None, status: int = 200):
@@ -118,7 +111,7 @@ def new():
     except ViewInvalid as exc:
         db.session.rollback()
         return _editor_page(None, data, exc.errors, exc.condition_errors, status=422)
-    return _redirect(url_for("agent.queue", saved=view.id))
+    return see_other(url_for("agent.queue", saved=view.id))
 
 
 @bp.route("/<int:view_id>/edit", methods=["GET", "POST"])
@@ -141,7 +134,7 @@ def edit(view_id: int):
     except ViewInvalid as exc:
         db.session.rollback()
         return _editor_page(db.session.get(type(view), view_id), data, exc.errors, exc.condition_errors, status=422)
-    return _redirect(url_for("agent.queue", saved=view_id))
+    return see_other(url_for("agent.queue", saved=view_id))
 
 
 @bp.post("/<int:view_id>/delete")
@@ -150,4 +143,4 @@ def delete(view_id: int):
     view = _view_or_404(view_id, edit=True)
     saved_views.delete_view(current_user, view)
     db.session.commit()
-    return _redirect(url_for("agent.queue"))
+    return see_other(url_for("agent.queue"))

@@ -17,6 +17,7 @@ from ..admin.access import guard, require_admin
 from ..api.problems import problem
 from ..i18n import read_text
 from ..extensions import csrf, db, htmx
+from ..redirects import see_other
 from ..models import ChannelDelivery, Department, WebhookChannel, WeChatAccount, utcnow
 from .forms import EMPTY_ROWS, WECHAT_MODES, WebhookChannelForm, WeChatAccountForm, mapping_rows
 from .webhook import intake as webhook_intake
@@ -165,11 +166,7 @@ def _save_webhook(channel: WebhookChannel | None):
     if secret:
         session[SECRET_KEY] = {str(saved.id): secret}
     flash(_("Channel “%(name)s” saved.", name=saved.name), "success")
-    location = url_for("channels_admin.webhook", channel_id=saved.id)
-    if htmx:
-        from flask_htmx import make_response as htmx_response
-        return htmx_response(redirect=location)
-    return redirect(location)
+    return see_other(url_for("channels_admin.webhook", channel_id=saved.id))
 
 
 @admin.route("/webhook/new", methods=["GET", "POST"])

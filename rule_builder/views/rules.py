@@ -12,11 +12,11 @@ from collections import defaultdict
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_htmx import make_response as htmx_response
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from portal.extensions import db, htmx
+from portal.redirects import see_other
 from portal.services.import_files import read_import_file
 from portal.forms import apply_service_errors
 from portal.models import utcnow
@@ -47,9 +47,7 @@ def _labels():
 
 def _done(message: str, location: str, kind: str = "success"):
     flash(message, kind)
-    if htmx:
-        return htmx_response(redirect=location)
-    return redirect(location)
+    return see_other(location)
 
 
 def _department_filter() -> int | None:
