@@ -15,10 +15,10 @@ from sqlalchemy import case, select
 from ..admin import register_admin_tab
 from ..admin.access import guard, require_admin
 from ..api.problems import problem
-from ..i18n import read_text
 from ..extensions import csrf, db, htmx
-from ..redirects import see_other
+from ..i18n import read_text
 from ..models import ChannelDelivery, Department, WebhookChannel, WeChatAccount, utcnow
+from ..redirects import see_other
 from .forms import EMPTY_ROWS, WECHAT_MODES, WebhookChannelForm, WeChatAccountForm, mapping_rows
 from .webhook import intake as webhook_intake
 from .webhook.mapping import STANDARD_FIELDS, known_fields
@@ -75,7 +75,8 @@ def wechat_receive(public_id: str):
     if result.delivery.http_status >= 500:
         return "server error", result.delivery.http_status, {"Content-Type": "text/plain"}
     if result.delivery.http_status >= 400:
-        return read_text(result.delivery.problem) or "bad request", result.delivery.http_status, {"Content-Type": "text/plain"}
+        text = read_text(result.delivery.problem) or "bad request"
+        return text, result.delivery.http_status, {"Content-Type": "text/plain"}
     if result.reply is None:
         return "success", 200, {"Content-Type": "text/plain"}  # WeChat's "received, nothing to say"
     return result.reply, 200, {"Content-Type": "application/xml; charset=utf-8"}

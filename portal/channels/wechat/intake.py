@@ -117,7 +117,7 @@ def receive(account: WeChatAccount, body: bytes, *, now: Optional[datetime] = No
     db.session.add(record)
     if len(body) > protocol.MAX_BODY:
         return _finish(record, "rejected", 413, problem=_l("The body is over %(n)s bytes.",
-                                                          n=f"{protocol.MAX_BODY:,}"))
+                                                           n=f"{protocol.MAX_BODY:,}"))
     try:
         message = protocol.parse(body)
     except protocol.BadMessage as exc:
@@ -130,7 +130,7 @@ def receive(account: WeChatAccount, body: bytes, *, now: Optional[datetime] = No
     text = protocol.describe(message)
     if text is None:
         return _finish(record, "rejected", 200, problem=_l("Message type “%(type)s” is not taken.",
-                                                          type=message["MsgType"]))
+                                                           type=message["MsgType"]))
     earlier = _earlier_ticket(account, record.external_id)
     if earlier is not None:
         _finish(record, "duplicate", 200, ticket=earlier)
