@@ -102,7 +102,8 @@ def list_contacts():
     rows = list(db.session.scalars(query.order_by(Contact.id).limit(limit + 1)))
     page = rows[:limit]
     recent = recent_tickets([c.id for c in page])
-    return jsonify(items=[contact_json(c, recent[c.id]) for c in page], next_cursor=str(page[-1].id) if len(rows) > limit else None)
+    return jsonify(items=[contact_json(c, recent[c.id]) for c in page],
+                   next_cursor=str(page[-1].id) if len(rows) > limit else None)
 
 
 @bp.get("/contacts/<int:contact_id>")
