@@ -89,6 +89,11 @@
     if (e.target.matches("[data-kind-reply], [data-kind-note]")) setKind(e.target.closest("form"));
     if (e.target.matches("[data-file-input]")) checkFiles(e.target);
   });
+  // A fragment htmx swapped in gets data-htmx-ready once its own hx-* attributes work (htmx wires new
+  // content a moment after inserting it): browser tests wait for it instead of sleeping.
+  document.addEventListener("htmx:load", (e) => {
+    if (e.target !== document.body && e.target.setAttribute) e.target.setAttribute("data-htmx-ready", "");
+  });
   document.addEventListener("htmx:load", () => {
     const label = $("[data-bulk-count]");
     if (label && !label.dataset.empty) label.dataset.empty = label.textContent;

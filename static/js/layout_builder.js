@@ -138,11 +138,7 @@
     initDialogs(root);
     within(root, "[data-palette-search]").forEach(filterPalette);
   }
-  // htmx wires swapped-in content a moment after inserting it; browser tests wait for this mark.
-  document.addEventListener("htmx:load", (e) => {
-    init(e.target);
-    if (e.target !== document.body && e.target.setAttribute) e.target.setAttribute("data-htmx-ready", "");
-  });
+  document.addEventListener("htmx:load", (e) => init(e.target));  // app.js marks it data-htmx-ready
   // On a phone the admin bar scrolls sideways: bring this screen's tab into view.
   function showCurrentTab() {
     const tab = document.querySelector(".admin-tabs [aria-current=page]");

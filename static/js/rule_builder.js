@@ -72,11 +72,7 @@
     if (box) box.dispatchEvent(new Event("change", { bubbles: true }));
   });
 
-  // A fragment htmx swapped in gets data-htmx-ready once its own hx-* attributes work (htmx wires new
-  // content a moment after inserting it). Browser tests wait for it instead of sleeping.
-  document.addEventListener("htmx:load", (e) => {
-    if (e.target !== document.body && e.target.setAttribute) e.target.setAttribute("data-htmx-ready", "");
-  });
+  // (app.js marks swapped-in fragments data-htmx-ready once htmx has wired them.)
 
   // ---- drag to reorder: SortableJS moves the rows (and their hidden inputs), htmx posts the order --
   function initSortable(root) {

@@ -280,7 +280,8 @@ def test_stale_inline_edit_shows_who_changed_it_meanwhile(agent_page: Page, live
     expect(page.locator("#field-status")).to_have_value("pending")
     expect(page.locator("#ticket-meta .badge")).to_have_text("Pending")
 
-    # Choosing again applies the change on top of theirs.
+    # Choosing again applies the change on top of theirs (once htmx has wired the swapped-in form).
+    expect(page.locator("[data-htmx-ready] #prop-priority, #prop-priority[data-htmx-ready]")).to_have_count(1)
     page.locator("#field-priority").select_option("high")
     expect(page.locator("#prop-priority .saved-mark")).to_contain_text("Saved")
     expect(page.locator("#prop-priority .conflict")).to_have_count(0)

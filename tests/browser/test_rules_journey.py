@@ -36,7 +36,7 @@ def vip_desk(live_app):
     return live_app
 
 
-# htmx wires a swapped-in fragment a moment after inserting it; rule_builder.js marks it data-htmx-ready then.
+# htmx wires a swapped-in fragment a moment after inserting it; app.js marks it data-htmx-ready then.
 def new_row(page: Page, node: str):
     """A condition row that just came back from the server (alone, or in a re-rendered editor), ready."""
     return page.locator(f'#cond-condition[data-htmx-ready] .cond-row[data-node="{node}"], '
